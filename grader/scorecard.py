@@ -1,0 +1,87 @@
+"""The scorecard model: one per (submission, exercise). Renderers only read it."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+SCHEMA_VERSION = 1
+STATUSES = ("passed", "failed", "error", "timeout", "not-run")
+
+
+@dataclass
+class CheckResult:
+    id: str
+    title: str
+    category: str
+    max_points: float
+    status: str
+    message: str = ""
+    output: str = ""
+    duration_s: float = 0.0
+
+    @property
+    def points(self) -> float:
+        return self.max_points if self.status == "passed" else 0.0
+
+
+@dataclass
+class Scorecard:
+    exercise: str
+    title: str
+    submission: str
+    checks: list[CheckResult]
+    grader_version: str
+    sandboxed: bool = False
+    problem: str = ""  # one line when the submission could not be graded at all
+    notes: list[str] = field(default_factory=list)
+    duration_s: float = 0.0
+
+    @property
+    def score(self) -> float:
+        return sum(c.points for c in self.checks)
+
+    @property
+    def max_score(self) -> float:
+        return sum(c.max_points for c in self.checks)
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.score / self.max_score if self.max_score else 0.0
+
+    @property
+    def categories(self) -> dict[str, dict[str, float]]:
+        totals: dict[str, dict[str, float]] = {}
+        for c in self.checks:
+            t = totals.setdefault(c.category, {"score": 0.0, "max_score": 0.0})
+            t["score"] += c.points
+            t["max_score"] += c.max_points
+        return totals
+
+    def to_dict(self) -> dict:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "grader_version": self.grader_version,
+            "exercise": self.exercise,
+            "title": self.title,
+            "submission": self.submission,
+            "score": self.score,
+            "max_score": self.max_score,
+            "percent": round(self.percent, 2),
+            "problem": self.problem,
+            "sandboxed": self.sandboxed,
+            "notes": list(self.notes),
+            "duration_s": round(self.duration_s, 3),
+            "categories": self.categories,
+            "checks": [
+                {**asdict(c), "points": c.points, "duration_s": round(c.duration_s, 3)}
+                for c in self.checks
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Scorecard":
+        fields = ("id", "title", "category", "max_points", "status", "message", "output", "duration_s")
+        checks = [CheckResult(**{k: c[k] for k in fields}) for c in data["checks"]]
+        return cls(data["exercise"], data["title"], data["submission"], checks,
+                   data["grader_version"], data.get("sandboxed", False), data.get("problem", ""),
+                   list(data.get("notes", [])), data.get("duration_s", 0.0))

@@ -1,0 +1,34 @@
+"""Helpers shared by hidden suites. `describe` runs in the worker; the rest in the grader."""
+
+import torch
+
+
+def describe(value):
+    """A plain description of what the submission returned, safe to send back.
+
+    Tensors keep their values (detached, on cpu unless on meta) plus the autograd facts a
+    check may need; anything else is reported by type.
+    """
+    if not isinstance(value, torch.Tensor):
+        return {"is_tensor": False, "type": type(value).__name__,
+                "value": value if type(value) in (int, float, bool) else None}
+    plain = value.detach()
+    info = {"is_tensor": True, "shape": list(value.shape), "dtype": str(value.dtype),
+            "device": str(value.device), "requires_grad": bool(value.requires_grad),
+            "has_graph": value.grad_fn is not None, "is_leaf": bool(value.is_leaf)}
+    info["values"] = None if plain.is_meta else plain.to("cpu").clone().as_subclass(torch.Tensor)
+    return info
+
+
+def tensor_of(desc: dict, what: str, shape=None, dtype: str | None = "torch.float32") -> torch.Tensor:
+    """Trusted side: the values of a described tensor, or a `Mistake` saying what is wrong."""
+    from grader.checks import Mistake
+
+    if not desc.get("is_tensor"):
+        raise Mistake(f"{what} should be a tensor, but it is a {desc.get('type')}")
+    if shape is not None and list(desc["shape"]) != list(shape):
+        raise Mistake(f"{what} has shape {tuple(desc['shape'])}, expected {tuple(shape)}",
+                      expected=tuple(shape), actual=tuple(desc["shape"]))
+    if dtype is not None and desc["dtype"] != dtype:
+        raise Mistake(f"{what} has dtype {desc['dtype']}, expected {dtype}")
+    return desc["values"]

@@ -1,0 +1,165 @@
+"""The untrusted side: what a freshly forked worker does with one probe request.
+
+Runs in its own process group with resource limits and a private working directory,
+imports the submission, runs one probe function on it and writes one frame
+(see ``wire``) to the result pipe. Nothing here is trusted by the grader: the trusted
+side checks the frame's shape and the data's values itself.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import os
+import signal
+import sys
+import traceback
+
+from grader.worker import limits, wire
+
+
+class MissingAPI(AttributeError):
+    """The submission lacks a name the exercise's API requires."""
+
+
+class StudentModule:
+    """The submission as probes see it: attribute access with a clear message when missing."""
+
+    def __init__(self, module, filename: str):
+        object.__setattr__(self, "_module", module)
+        object.__setattr__(self, "_filename", filename)
+
+    def __getattr__(self, name):
+        try:
+            return getattr(self._module, name)
+        except AttributeError:
+            raise MissingAPI(f"{self._filename} does not define `{name}`") from None
+
+
+def _student_frames(exc: BaseException, path: str):
+    tb = exc.__traceback__
+    frames = [f for f in traceback.extract_tb(tb) if os.path.abspath(f.filename) == path]
+    return frames
+
+
+def describe_exception(exc: BaseException, path: str) -> str:
+    """One line: which function of the submission raised what, and where."""
+    name = os.path.basename(path)
+    text = str(exc).strip().splitlines()
+    detail = f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+    frames = _student_frames(exc, path)
+    if not frames:
+        return f"{detail} (raised while the grader used what your code returned)"
+    outer, inner = frames[0], frames[-1]
+    if isinstance(exc, NotImplementedError):
+        return f"`{outer.name}` is not implemented yet ({detail})"
+    return f"`{outer.name}` raised {detail} ({name}, line {inner.lineno})"
+
+
+def describe_signature(obj) -> dict:
+    """Kind and parameters of a public name, as plain data."""
+    if inspect.isclass(obj):
+        kind, target = "class", obj.__init__
+    elif callable(obj):
+        kind, target = "function", obj
+    else:
+        return {"kind": type(obj).__name__, "params": []}
+    try:
+        sig = inspect.signature(target)
+    except (TypeError, ValueError):
+        return {"kind": kind, "params": None}
+    params = [
+        [p.name, int(p.kind), p.default is not inspect.Parameter.empty]
+        for p in sig.parameters.values()
+    ]
+    if kind == "class" and params and params[0][0] == "self":
+        params = params[1:]
+    return {"kind": kind, "params": params}
+
+
+def describe_api(module: StudentModule, names: list[str]) -> dict:
+    out = {}
+    for name in names:
+        try:
+            out[name] = describe_signature(getattr(module, name))
+        except MissingAPI:
+            out[name] = {"kind": "missing", "params": []}
+    return out
+
+
+def load_module(path: str, name: str):
+    sys.path.insert(0, os.path.dirname(path))
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _outcome(status: str, message: str, detail: str = "") -> dict:
+    return {"status": status, "message": message, "detail": detail}
+
+
+def run_request(req: dict, probes) -> tuple[dict, object]:
+    """Import the submission and run the probe; never raises."""
+    path = req["module_path"]
+    filename = os.path.basename(path)
+    stage = "import"
+    try:
+        module = StudentModule(load_module(path, req["module_name"]), filename)
+        stage = "probe"
+        if req["probe"] == "__api__":
+            result = describe_api(module, req["kwargs"]["names"])
+        else:
+            result = getattr(probes, req["probe"])(module, **req["kwargs"])
+        stage = "send"
+        data = wire.to_plain(result)
+    except MissingAPI as exc:
+        return _outcome("missing", str(exc)), None
+    except MemoryError:
+        return _outcome("memory", "your code ran out of memory (the worker's memory limit was hit)"), None
+    except SystemExit as exc:
+        return _outcome("exit", f"your code called sys.exit({exc.code!r}) during {stage}"), None
+    except KeyboardInterrupt:
+        return _outcome("exit", f"your code raised KeyboardInterrupt during {stage}"), None
+    except BaseException as exc:
+        detail = "".join(traceback.format_exception(exc))
+        if stage == "send":
+            return _outcome("bad-data", f"your code returned something the grader cannot read: {exc}"), None
+        message = describe_exception(exc, path)
+        if stage == "import":
+            message = f"importing {filename} failed: {message}"
+        return _outcome("raised", message, detail), None
+    return _outcome("ok", ""), data
+
+
+def main(req: dict, result_fd: int, output_fd: int, probes) -> None:
+    """Entry point of a forked worker. Never returns."""
+    try:
+        os.setsid()
+        for sig in (signal.SIGCHLD, signal.SIGINT, signal.SIGTERM, signal.SIGPIPE):
+            signal.signal(sig, signal.SIG_DFL)
+        limits.apply(req["limits"])
+        os.chdir(req["workdir"])
+        os.environ.clear()
+        os.environ.update(req["env"])
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.dup2(output_fd, 1)
+        os.dup2(output_fd, 2)
+        os.close(output_fd)
+        header, data = run_request(req, probes)
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except BaseException:
+                pass
+        try:
+            frame = wire.encode(header, data)
+        except BaseException as exc:
+            frame = wire.encode(_outcome("bad-data", f"result could not be encoded: {exc}"))
+        view = memoryview(frame)
+        while view:
+            view = view[os.write(result_fd, view) :]
+    finally:
+        os._exit(0)

@@ -1,0 +1,177 @@
+"""The trusted side of the worker: start the zygote, run probes, enforce the limits.
+
+This module never imports submission code. It sends a request, waits on two pipes
+(result and output) with a deadline, kills the worker's process group whatever happens,
+and decodes the result frame with ``torch.load(weights_only=True)``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+from grader.worker import wire
+from grader.worker.limits import Limits
+
+START_TIMEOUT = 120.0
+SAFE_ENV = ("PATH", "LANG", "LC_ALL", "TZ")
+
+
+@dataclass
+class Outcome:
+    """What one probe run gave: status ok/raised/missing/exit/memory/crash/timeout/output/bad-data."""
+
+    status: str
+    message: str = ""
+    data: object = None
+    output: str = ""
+    detail: str = ""
+    duration_s: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+def worker_env(workdir: str) -> dict:
+    """A scrubbed environment: no tokens or credentials reach submission code."""
+    env = {k: os.environ[k] for k in SAFE_ENV if k in os.environ}
+    env.update(HOME=workdir, TMPDIR=workdir, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
+               PYTHONDONTWRITEBYTECODE="1", PYTHONHASHSEED="0")
+    return env
+
+
+def _kill_group(pid: int) -> None:
+    for target in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
+        try:
+            target()
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+class Zygote:
+    """One warm zygote process; `run` forks a fresh worker per call."""
+
+    def __init__(self):
+        self._proc: subprocess.Popen | None = None
+        self._sock: socket.socket | None = None
+
+    def start(self) -> None:
+        if self._proc and self._proc.poll() is None:
+            return
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": "1"}
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "grader.worker.zygote", str(theirs.fileno())],
+            pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, env=env,
+        )
+        theirs.close()
+        ours.settimeout(START_TIMEOUT)
+        if not ours.recv(4096):
+            raise RuntimeError("the grader's worker process failed to start")
+        ours.settimeout(None)
+        self._sock = ours
+
+    def close(self) -> None:
+        if self._sock:
+            self._sock.close()
+            self._sock = None
+        if self._proc:
+            try:
+                self._proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+            self._proc = None
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def run(self, request: dict, limits: Limits, timeout: float | None = None) -> Outcome:
+        """Run one request (module_path, module_name, probe_path, probe, kwargs) in a fresh worker."""
+        self.start()
+        timeout = limits.probe_seconds if timeout is None else timeout
+        workdir = tempfile.mkdtemp(prefix="grader-work-")
+        result_r, result_w = os.pipe()
+        out_r, out_w = os.pipe()
+        req = {**request, "workdir": workdir, "limits": limits.to_dict(), "env": worker_env(workdir)}
+        start = time.monotonic()
+        pid = None
+        try:
+            try:
+                socket.send_fds(self._sock, [json.dumps(req).encode()], [result_w, out_w])
+            finally:
+                os.close(result_w)
+                os.close(out_w)
+            reply = json.loads(self._sock.recv(4096) or b"{}")
+            if "pid" not in reply:
+                raise RuntimeError(f"worker did not start: {reply.get('error', 'zygote gone')}")
+            pid = reply["pid"]
+            outcome = self._collect(result_r, out_r, start + timeout, limits)
+        finally:
+            if pid is not None:
+                _kill_group(pid)
+            os.close(result_r)
+            os.close(out_r)
+            shutil.rmtree(workdir, ignore_errors=True)
+        outcome.duration_s = time.monotonic() - start
+        return outcome
+
+    @staticmethod
+    def _collect(result_r: int, out_r: int, deadline: float, limits: Limits) -> Outcome:
+        result, output = bytearray(), bytearray()
+        output_total = 0
+        open_fds = {result_r, out_r}
+        status = None
+        while result_r in open_fds:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                status = "timeout"
+                break
+            ready, _, _ = select.select(list(open_fds), [], [], remaining)
+            for fd in ready:
+                chunk = os.read(fd, 1 << 16)
+                if not chunk:
+                    open_fds.discard(fd)
+                elif fd == result_r:
+                    result += chunk
+                else:
+                    output_total += len(chunk)
+                    if len(output) < limits.output_bytes:
+                        output += chunk[: limits.output_bytes - len(output)]
+            want = wire.expected_length(result)
+            if want is not None and len(result) >= want:
+                break
+            if output_total > limits.output_kill_bytes:
+                status = "output"
+                break
+        text = output.decode("utf-8", "replace")
+        if output_total > len(output):
+            text += f"\n[output truncated: {output_total - len(output)} more bytes not shown]"
+        if status == "timeout":
+            return Outcome("timeout", f"took longer than {limits.probe_seconds:g} s and was stopped "
+                           "(an endless loop, or far too much work?)", output=text)
+        if status == "output":
+            return Outcome("output", f"printed more than {limits.output_kill_bytes >> 20} MB "
+                           "of output and was stopped", output=text)
+        try:
+            header, data = wire.decode(bytes(result))
+        except wire.WireError:
+            return Outcome("crash", "the worker process ended without a result: your code called "
+                           "os._exit(), crashed, or was killed for using too much memory", output=text)
+        return Outcome(str(header.get("status", "bad-data")), str(header.get("message", "")), data,
+                       output=text, detail=str(header.get("detail", "")))
