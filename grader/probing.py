@@ -18,7 +18,7 @@ import torch
 
 import grader
 from grader import api as api_contract
-from grader.catalog import Exercise
+from grader.catalog import SUITES_DIR, Exercise
 from grader.checks import GraderError, Mistake, ProbeError
 from grader.worker.client import Outcome, Zygote
 from grader.worker.limits import Limits
@@ -109,9 +109,10 @@ class ReferenceRunner:
             path = self.exercise.solution_path
             if not path.is_file():
                 raise GraderError(f"the reference solution {path} is missing; set GRADER_SOLUTIONS")
+            code = [path, SUITES_DIR / "common.py", *sorted(self.exercise.suite_dir.glob("*.py"))]
             h = hashlib.sha256()
-            for part in (path.read_bytes(), self.exercise.probes_path.read_bytes(),
-                         torch.__version__.encode(), grader.__version__.encode()):
+            for part in (*(p.read_bytes() for p in code), torch.__version__.encode(),
+                         grader.__version__.encode()):
                 h.update(hashlib.sha256(part).digest())
             self._fingerprint = h.hexdigest()
         return self._fingerprint

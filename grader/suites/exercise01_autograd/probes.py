@@ -43,15 +43,20 @@ def line_data():
     return x, y
 
 
+def _as_float(v):
+    if isinstance(v, torch.Tensor) and v.numel() == 1:
+        return float(v.detach().reshape(()))
+    return float(v) if isinstance(v, (int, float)) else None
+
+
 def fit_line_call(mod, lr, steps):
     x, y = line_data()
     w, b, losses = mod.fit_line(x, y, lr=lr, steps=steps)
+    is_seq = isinstance(losses, (list, tuple))
     return {"x": x, "y": y, "w": describe(w), "b": describe(b),
-            "losses": [float(v) if isinstance(v, (int, float)) else describe(v) for v in losses]
-            if isinstance(losses, (list, tuple)) else describe(losses),
+            "losses": [_as_float(v) for v in losses] if is_seq else [],
             "losses_type": type(losses).__name__,
-            "loss_item_types": sorted({type(v).__name__ for v in losses})
-            if isinstance(losses, (list, tuple)) else []}
+            "loss_item_types": sorted({type(v).__name__ for v in losses}) if is_seq else []}
 
 
 def fit_line_defaults(mod):

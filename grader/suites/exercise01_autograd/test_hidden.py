@@ -103,9 +103,9 @@ def test_fit_line_values(student, reference):
         if len(losses) == len(ref) and close(losses[:-1], ref[1:], rtol=1e-4, atol=1e-5):
             raise Mistake("losses[i] should be the loss before the i-th update; yours are recorded "
                           "after it")
-        if abs(float(losses[0]) - ref[0]) > 1e-4 if losses and isinstance(losses[0], float) else False:
+        if losses and losses[0] is not None and abs(losses[0] - ref[0]) > 1e-4:
             raise Mistake(f"the first loss should be the MSE at w = b = 0 ({ref[0]:.4f}), "
-                          f"got {float(losses[0]):.4f}: start from zeros and use the mean squared error")
+                          f"got {losses[0]:.4f}: start from zeros and use the mean squared error")
         expect_close((w, b), (want["w"]["values"], want["b"]["values"]),
                      f"w and b differ from plain gradient descent with lr={lr}, steps={steps}")
         expect_close(losses, ref, "the recorded losses differ from plain gradient descent")
@@ -126,8 +126,7 @@ def test_fit_line_learns(student):
     """fit_line's loss falls steadily and the line fits the data"""
     got = student.run("fit_line_call", lr=0.1, steps=30)
     losses = got["losses"]
-    expect(len(losses) == 30 and all(isinstance(v, float) for v in losses),
-           "fit_line did not return 30 float losses")
+    expect(len(losses) == 30 and None not in losses, "fit_line did not return 30 losses")
     expect(all(b <= a + 1e-6 for a, b in zip(losses, losses[1:])),
            "the loss went up during training: check the sign of the update (p -= lr * p.grad)")
     expect(losses[-1] < 0.2 * losses[0], f"the loss fell only from {losses[0]:.3f} to {losses[-1]:.3f}")
