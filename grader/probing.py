@@ -77,7 +77,8 @@ class SubmissionRunner:
         first = self._import_outcome()
         outcome = first if not first.ok else self._outcome(probe, kwargs)
         if not outcome.ok:
-            raise ProbeError(outcome.status, outcome.message, outcome.output)
+            output = "\n".join(part for part in (outcome.output, outcome.detail) if part)
+            raise ProbeError(outcome.status, outcome.message, output)
         return outcome.data
 
     def expect_api(self, *names: str) -> None:

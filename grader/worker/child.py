@@ -36,10 +36,8 @@ class StudentModule:
             raise MissingAPI(f"{self._filename} does not define `{name}`") from None
 
 
-def _student_frames(exc: BaseException, path: str):
-    tb = exc.__traceback__
-    frames = [f for f in traceback.extract_tb(tb) if os.path.abspath(f.filename) == path]
-    return frames
+def _student_frames(exc: BaseException, path: str) -> list:
+    return [f for f in traceback.extract_tb(exc.__traceback__) if os.path.abspath(f.filename) == path]
 
 
 def describe_exception(exc: BaseException, path: str) -> str:
@@ -51,6 +49,8 @@ def describe_exception(exc: BaseException, path: str) -> str:
     if not frames:
         return f"{detail} (raised while the grader used what your code returned)"
     outer, inner = frames[0], frames[-1]
+    if outer.name == "<module>":
+        return f"{detail} ({name}, line {inner.lineno})"
     if isinstance(exc, NotImplementedError):
         return f"`{outer.name}` is not implemented yet ({detail})"
     return f"`{outer.name}` raised {detail} ({name}, line {inner.lineno})"
@@ -123,7 +123,9 @@ def run_request(req: dict, probes) -> tuple[dict, object]:
     except KeyboardInterrupt:
         return _outcome("exit", f"your code raised KeyboardInterrupt during {stage}"), None
     except BaseException as exc:
-        detail = "".join(traceback.format_exception(exc))
+        frames = traceback.format_list(_student_frames(exc, path))
+        detail = "".join(["Traceback (your code):\n", *frames,
+                          *traceback.format_exception_only(type(exc), exc)]) if frames else ""
         if stage == "send":
             return _outcome("bad-data", f"your code returned something the grader cannot read: {exc}"), None
         message = describe_exception(exc, path)

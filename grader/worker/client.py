@@ -113,14 +113,10 @@ class Zygote:
         pid = None
         try:
             try:
-                socket.send_fds(self._sock, [json.dumps(req).encode()], [result_w, out_w])
+                pid = self._fork(json.dumps(req).encode(), [result_w, out_w])
             finally:
                 os.close(result_w)
                 os.close(out_w)
-            reply = json.loads(self._sock.recv(4096) or b"{}")
-            if "pid" not in reply:
-                raise RuntimeError(f"worker did not start: {reply.get('error', 'zygote gone')}")
-            pid = reply["pid"]
             outcome = self._collect(result_r, out_r, start + timeout, limits)
         finally:
             if pid is not None:
@@ -130,6 +126,24 @@ class Zygote:
             shutil.rmtree(workdir, ignore_errors=True)
         outcome.duration_s = time.monotonic() - start
         return outcome
+
+    def _ask(self, message: bytes, fds: list[int]) -> dict:
+        try:
+            socket.send_fds(self._sock, [message], fds)
+            return json.loads(self._sock.recv(4096) or b"{}")
+        except OSError:
+            return {}
+
+    def _fork(self, message: bytes, fds: list[int]) -> int:
+        """Ask the zygote for a worker; a zygote that died (a worker may kill it) is restarted once."""
+        reply = self._ask(message, fds)
+        if not reply:
+            self.close()
+            self.start()
+            reply = self._ask(message, fds)
+        if "pid" not in reply:
+            raise RuntimeError(f"the grader's worker could not start: {reply.get('error', 'zygote gone')}")
+        return reply["pid"]
 
     @staticmethod
     def _collect(result_r: int, out_r: int, deadline: float, limits: Limits) -> Outcome:
