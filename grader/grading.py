@@ -21,6 +21,10 @@ from grader.worker.client import Zygote
 from grader.worker.limits import Limits
 
 
+UNSANDBOXED = ("ran unsandboxed (bwrap not available): student code could read files and "
+               "signal processes the grader can")
+
+
 def run_suite(exercise: Exercise, plugin: GradingPlugin) -> None:
     """Run the exercise's hidden suite in this process, silently, with `plugin` attached."""
     args = [str(exercise.suite_dir), "-c", str(SUITES_DIR / "pytest.ini"),
@@ -51,7 +55,7 @@ def grade(exercise: Exercise, path: Path, *, zygote: Zygote | None = None,
     finally:
         if own_zygote:
             zygote.close()
-    notes = ["ran without a sandbox: student code can read files the grader can read"]
+    notes = [] if zygote.sandboxed else [UNSANDBOXED]
     return Scorecard(exercise.id, exercise.title, str(sub.path), plugin.results, grader.__version__,
-                     sandboxed=False, problem=student.blocking_problem, notes=notes,
+                     sandboxed=zygote.sandboxed, problem=student.blocking_problem, notes=notes,
                      duration_s=time.monotonic() - start)

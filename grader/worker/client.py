@@ -18,8 +18,9 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from grader.worker import wire
+from grader.worker import sandbox, wire
 from grader.worker.limits import Limits
 
 START_TIMEOUT = 120.0
@@ -60,25 +61,36 @@ def _kill_group(pid: int) -> None:
 
 
 class Zygote:
-    """One warm zygote process; `run` forks a fresh worker per call."""
+    """One warm zygote process (sandboxed when bwrap works); `run` forks a fresh worker per call."""
 
-    def __init__(self):
+    def __init__(self, sandboxed: bool | None = None):
+        self.sandboxed = sandbox.available() if sandboxed is None else sandboxed
         self._proc: subprocess.Popen | None = None
         self._sock: socket.socket | None = None
+        self._spool: str | None = None
+        self._sources: dict[str, str] = {}
 
     def start(self) -> None:
         if self._proc and self._proc.poll() is None:
             return
+        self.close()
+        self._spool = tempfile.mkdtemp(prefix="grader-spool-")
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": "1"}
-        self._proc = subprocess.Popen(
-            [sys.executable, "-m", "grader.worker.zygote", str(theirs.fileno())],
-            pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, env=env,
-        )
+        argv = [sys.executable, "-m", "grader.worker.zygote", str(theirs.fileno())]
+        if self.sandboxed:
+            argv = sandbox.command(argv + ["--sandboxed"], self._spool)
+        self._proc = subprocess.Popen(argv, pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
+                                      env=worker_env(self._spool), cwd=self._spool)
         theirs.close()
         ours.settimeout(START_TIMEOUT)
-        if not ours.recv(4096):
-            raise RuntimeError("the grader's worker process failed to start")
+        try:
+            ready = ours.recv(4096)
+        except OSError:
+            ready = b""
+        if not ready:
+            raise RuntimeError("the grader's worker process failed to start"
+                               + (" in the bwrap sandbox (GRADER_SANDBOX=off to run without)"
+                                  if self.sandboxed else ""))
         ours.settimeout(None)
         self._sock = ours
 
@@ -93,6 +105,9 @@ class Zygote:
                 self._proc.kill()
                 self._proc.wait()
             self._proc = None
+        if self._spool:
+            shutil.rmtree(self._spool, ignore_errors=True)
+            self._spool = None
 
     def __enter__(self):
         self.start()
@@ -101,49 +116,69 @@ class Zygote:
     def __exit__(self, *exc):
         self.close()
 
+    def _source(self, path: str) -> str:
+        if path not in self._sources:
+            self._sources[path] = Path(path).read_text()
+        return self._sources[path]
+
     def run(self, request: dict, limits: Limits, timeout: float | None = None) -> Outcome:
-        """Run one request (module_path, module_name, probe_path, probe, kwargs) in a fresh worker."""
-        self.start()
+        """Run one request (module_path, module_name, probe_path, probe, kwargs) in a fresh worker.
+
+        The module file is copied into the worker's own folder in the spool, the only
+        place a sandboxed worker can see it. A zygote that died (a worker may kill it) is
+        restarted once.
+        """
         timeout = limits.probe_seconds if timeout is None else timeout
-        workdir = tempfile.mkdtemp(prefix="grader-work-")
-        result_r, result_w = os.pipe()
-        out_r, out_w = os.pipe()
-        req = {**request, "workdir": workdir, "limits": limits.to_dict(), "env": worker_env(workdir)}
-        start = time.monotonic()
-        pid = None
-        try:
+        for attempt in (1, 2):
+            self.start()
+            workdir = tempfile.mkdtemp(prefix="work-", dir=self._spool)
+            module_copy = Path(workdir) / (request["module_name"] + ".py")
+            shutil.copyfile(request["module_path"], module_copy)
+            req = {**request, "module_path": str(module_copy), "workdir": workdir,
+                   "limits": limits.to_dict(), "env": worker_env(workdir),
+                   "probe_source": self._source(request["probe_path"]) if request["probe_path"] else ""}
+            result_r, result_w = os.pipe()
+            out_r, out_w = os.pipe()
+            start = time.monotonic()
             try:
-                pid = self._fork(json.dumps(req).encode(), [result_w, out_w])
+                reply = self._ask(json.dumps(req).encode(), [result_w, out_w])
             finally:
                 os.close(result_w)
                 os.close(out_w)
+            if "pid" in reply:
+                break
+            os.close(result_r)
+            os.close(out_r)
+            shutil.rmtree(workdir, ignore_errors=True)
+            if "error" in reply or attempt == 2:
+                raise RuntimeError(f"the grader's worker could not start: {reply.get('error', 'zygote gone')}")
+            self.close()
+        try:
             outcome = self._collect(result_r, out_r, start + timeout, limits)
         finally:
-            if pid is not None:
-                _kill_group(pid)
+            self._kill(reply["pid"])
             os.close(result_r)
             os.close(out_r)
             shutil.rmtree(workdir, ignore_errors=True)
         outcome.duration_s = time.monotonic() - start
         return outcome
 
+    def _kill(self, pid: int) -> None:
+        """End the worker and everything it left behind (the zygote sweeps its orphans)."""
+        if not self.sandboxed:
+            _kill_group(pid)  # pids are only meaningful here outside a PID namespace
+        if not self._ask(json.dumps({"op": "kill", "pid": pid}).encode(), []):
+            self.close()  # zygote gone: with it its PID namespace and every process in it
+
     def _ask(self, message: bytes, fds: list[int]) -> dict:
         try:
-            socket.send_fds(self._sock, [message], fds)
+            if fds:
+                socket.send_fds(self._sock, [message], fds)
+            else:
+                self._sock.send(message)
             return json.loads(self._sock.recv(4096) or b"{}")
         except OSError:
             return {}
-
-    def _fork(self, message: bytes, fds: list[int]) -> int:
-        """Ask the zygote for a worker; a zygote that died (a worker may kill it) is restarted once."""
-        reply = self._ask(message, fds)
-        if not reply:
-            self.close()
-            self.start()
-            reply = self._ask(message, fds)
-        if "pid" not in reply:
-            raise RuntimeError(f"the grader's worker could not start: {reply.get('error', 'zygote gone')}")
-        return reply["pid"]
 
     @staticmethod
     def _collect(result_r: int, out_r: int, deadline: float, limits: Limits) -> Outcome:

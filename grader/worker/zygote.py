@@ -2,47 +2,97 @@
 
 It never runs submission code itself, so every fork starts from the same pristine state
 (default dtype, grad mode, seeds, threads). Requests arrive as JSON on a SOCK_SEQPACKET
-socket together with two file descriptors (result pipe, output pipe); the reply is the
-worker's pid, whose process group the trusted side owns from then on.
+socket: `fork` (with two file descriptors, result and output pipes; the reply is the
+worker's pid) and `kill` (end that worker and every process it left behind). The zygote
+is a child subreaper, so orphans of a worker are re-parented to it and cannot escape.
 """
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
-import importlib.util
 import json
 import os
 import signal
 import socket
 import sys
+import time
+import types
 
 MAX_MESSAGE = 1 << 20
+PR_SET_CHILD_SUBREAPER = 36
 
 
-def _load_probes(path: str, cache: dict):
-    if path not in cache:
-        name = "grader_probes_" + hashlib.sha1(path.encode()).hexdigest()[:12]
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        cache[path] = module
-    return cache[path]
+def _load_probes(req: dict, cache: dict):
+    """Probe modules arrive as source, so the hidden suites need not be visible here."""
+    key = hashlib.sha256(req["probe_source"].encode()).hexdigest()
+    if key not in cache:
+        module = types.ModuleType("grader_probes_" + key[:12])
+        module.__file__ = req["probe_path"]
+        exec(compile(req["probe_source"], req["probe_path"], "exec"), module.__dict__)
+        cache[key] = module
+    return cache[key]
 
 
-def serve(sock: socket.socket) -> None:
+def _children() -> list[int]:
+    me, found = os.getpid(), []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            if int(stat[stat.rindex(b")") + 2 :].split()[1]) == me:
+                found.append(int(entry))
+    return found
+
+
+def kill_all(pid: int, sandboxed: bool) -> int:
+    """SIGKILL the worker's group, then every process left re-parented to us; returns sweeps."""
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except OSError:
+        pass
+    for sweep in range(100):
+        if sandboxed:
+            try:
+                os.kill(-1, signal.SIGKILL)  # everything in our PID namespace but us and init
+            except OSError:
+                pass
+        left = _children()
+        if not left:
+            return sweep
+        for child in left:
+            try:
+                os.kill(child, signal.SIGKILL)
+            except OSError:
+                pass
+        time.sleep(0.001 * (sweep + 1))
+    return -1
+
+
+def serve(sock: socket.socket, sandboxed: bool) -> None:
     from grader.worker import child
 
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # workers are reaped by the kernel
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # workers and orphans are reaped by the kernel
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the trusted side's to handle
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
     probes_cache: dict = {}
-    sock.send(b'{"ready": true}')
+    sock.send(json.dumps({"ready": True, "pid": os.getpid()}).encode())
     while True:
         msg, fds, _, _ = socket.recv_fds(sock, MAX_MESSAGE, 2)
         if not msg:
             return
         req = json.loads(msg)
+        if req.get("op") == "kill":
+            sock.send(json.dumps({"sweeps": kill_all(req["pid"], sandboxed)}).encode())
+            continue
         try:
-            probes = _load_probes(req["probe_path"], probes_cache) if req["probe_path"] else None
+            probes = _load_probes(req, probes_cache) if req.get("probe_source") else None
         except Exception as exc:  # a broken hidden suite: report, keep serving
             for fd in fds:
                 os.close(fd)
@@ -62,7 +112,7 @@ def main() -> None:
     import numpy  # noqa: F401  (warm what probes and submissions import)
     import torch  # noqa: F401
 
-    serve(sock)
+    serve(sock, sandboxed="--sandboxed" in sys.argv)
 
 
 if __name__ == "__main__":
