@@ -1,58 +1,180 @@
-"""Submissions that attack the grader get nothing for what they block; grading finishes."""
+"""Submissions that attack the grader get nothing for what they block; grading goes on.
 
+Attacks that either mode must stop run with and without the bubblewrap sandbox; those
+only the sandbox can stop (reading the reference, signalling every process) run in it.
+"""
+
+import os
 import time
 
 import pytest
 
+from grader import catalog
+from grader.grading import grade
+from grader.worker import sandbox
+from grader.worker.client import Zygote
 from grader.worker.limits import Limits
-from tests.harness import failures, mutate, reference_source
+from tests.harness import assert_full_marks, failures, mutate, reference_source
 
 EX = "exercise01_autograd"
 REF = reference_source(EX)
 QUICK = Limits(probe_seconds=2, submission_seconds=20)
+FIT_LINE_CHECKS = {"fit_line_returns", "fit_line_values", "fit_line_defaults", "fit_line_learns"}
+FIT_LINE_BODY = "    w = torch.zeros((), requires_grad=True)\n"
+needs_bwrap = pytest.mark.skipif(not sandbox.available(), reason="bubblewrap not usable here")
+MODES = [False, pytest.param(True, marks=needs_bwrap)]
 
-FIT_LINE_BODY = '    w = torch.zeros((), requires_grad=True)\n'
+
+@pytest.fixture(scope="module", params=MODES, ids=["plain", "sandboxed"])
+def any_zygote(request):
+    with Zygote(sandboxed=request.param) as z:
+        yield z
 
 
-def _inject_into_fit_line(code: str) -> str:
+@pytest.fixture(scope="module")
+def sandboxed_zygote():
+    if not sandbox.available():
+        pytest.skip("bubblewrap not usable here")
+    with Zygote(sandboxed=True) as z:
+        yield z
+
+
+def _grade(zygote, tmp_path, source, limits=QUICK):
+    path = tmp_path / "autograd_basics.py"
+    path.write_text(source)
+    return grade(catalog.get(EX), path, zygote=zygote, limits=limits)
+
+
+def _in_fit_line(code: str) -> str:
     return mutate(REF, (FIT_LINE_BODY, code + FIT_LINE_BODY))
 
 
-FIT_LINE_CHECKS = {"fit_line_returns", "fit_line_values", "fit_line_defaults", "fit_line_learns"}
-
-
 @pytest.mark.parametrize("attack, status", [
-    ("    import os; os._exit(0)\n", "error"),
-    ("    import sys; sys.exit(0)\n", "error"),
-    ("    raise KeyboardInterrupt\n", "error"),
-    ("    while True: pass\n", "timeout"),
-    ("    import os, signal; os.kill(os.getppid(), signal.SIGKILL); os._exit(0)\n", "error"),
-])
-def test_attack_in_a_function_costs_only_that_function(grade_source, attack, status):
-    card = grade_source(EX, _inject_into_fit_line(attack), limits=QUICK)
+    ("import os; os._exit(0)", "error"),
+    ("import sys; sys.exit(0)", "error"),
+    ("raise KeyboardInterrupt", "error"),
+    ("while True: pass", "timeout"),
+    ("import signal; signal.signal(signal.SIGTERM, signal.SIG_IGN)\n    while True: pass", "timeout"),
+    ("import os, signal; os.kill(os.getppid(), signal.SIGKILL); os._exit(0)", "error"),
+    ("big = bytearray(1 << 36)", "error"),
+    ("big = torch.zeros(1 << 34)", "error"),
+    ("while True: print('x' * 10000)", "error"),
+], ids=["os-exit", "sys-exit", "keyboard-interrupt", "endless-loop", "ignore-sigterm",
+        "kill-parent", "memory", "memory-torch", "flood-output"])
+def test_attack_in_a_function_costs_only_that_function(any_zygote, tmp_path, attack, status):
+    card = _grade(any_zygote, tmp_path, _in_fit_line("    " + attack + "\n"))
     assert set(failures(card)) == FIT_LINE_CHECKS
-    assert {c.status for c in card.checks if c.id in FIT_LINE_CHECKS} == {status}
+    checks = [c for c in card.checks if c.id in FIT_LINE_CHECKS]
+    assert {c.status for c in checks} == {status}
+    assert all(len(c.output) < 100_000 for c in checks)
 
 
-def test_sleep_at_import_times_out_once(grade_source):
+@pytest.mark.parametrize("attack", ["import os; os._exit(1)", "raise KeyboardInterrupt",
+                                    "import time; time.sleep(60)"])
+def test_attack_at_import_blocks_everything_but_finishes(any_zygote, tmp_path, attack):
     start = time.monotonic()
-    card = grade_source(EX, "import time\ntime.sleep(60)\n" + REF, limits=QUICK)
-    assert card.score == 0 and time.monotonic() - start < 10
-    assert all(c.status == "timeout" for c in card.checks)
+    card = _grade(any_zygote, tmp_path, attack + "\n" + REF)
+    assert card.score == 0 and card.problem and "\n" not in card.problem
+    assert time.monotonic() - start < 10
 
 
-def test_patched_comparisons_do_not_forge_a_pass(grade_source):
+def test_orphans_and_setsid_daemons_are_killed(any_zygote, tmp_path):
+    marker = f"{os.getpid()}.{time.monotonic_ns() % 10**6}"
+    attack = (f"import subprocess; subprocess.Popen(['sleep', '{marker}'], start_new_session=True)\n"
+              f"    import os\n    if os.fork() == 0:\n        os.setsid(); os.execvp('sleep', ['sleep', '{marker}1'])\n")
+    _grade(any_zygote, tmp_path, _in_fit_line("    " + attack))
+    time.sleep(0.2)
+    alive = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmdline = open(f"/proc/{pid}/cmdline", "rb").read()
+        except OSError:
+            continue
+        if marker.encode() in cmdline:
+            alive.append(cmdline)
+    assert not alive
+
+
+def test_fork_bomb_is_contained(sandboxed_zygote, tmp_path):
+    card = _grade(sandboxed_zygote, tmp_path, _in_fit_line(
+        "    import os\n    while True:\n        try: os.fork()\n        except OSError: pass\n"))
+    assert set(failures(card)) == FIT_LINE_CHECKS
+
+
+def test_patching_torch_pytest_builtins_and_grader_forges_nothing(any_zygote, tmp_path):
     wrong = mutate(REF, ("    return grad.detach()", "    return 2 * grad.detach()"))
-    patch = ("import torch, torch.testing\n"
+    patch = ("import builtins, torch, torch.testing, pytest, grader.checks, grader.worker.wire\n"
              "torch.allclose = lambda *a, **k: True\n"
              "torch.equal = lambda *a, **k: True\n"
-             "torch.testing.assert_close = lambda *a, **k: None\n")
-    card = grade_source(EX, patch + wrong)
+             "torch.testing.assert_close = lambda *a, **k: None\n"
+             "pytest.fail = lambda *a, **k: None\n"
+             "grader.checks.close = lambda *a, **k: True\n"
+             "grader.checks.expect_close = lambda *a, **k: None\n"
+             "builtins.isinstance = lambda *a: True\n")
+    card = _grade(any_zygote, tmp_path, patch + wrong)
     assert "gradient_values" in failures(card)
 
 
-def test_flooding_output_is_capped(grade_source):
-    card = grade_source(EX, _inject_into_fit_line("    while True: print('x' * 10000)\n"), limits=QUICK)
+def test_global_torch_state_does_not_leak_into_later_probes(any_zygote, tmp_path):
+    attack = ("    torch.set_default_dtype(torch.float64); torch.set_grad_enabled(False)\n"
+              "    torch.manual_seed(123); torch.set_num_threads(1)\n"
+              "    raise RuntimeError('spoiled the state')\n")
+    card = _grade(any_zygote, tmp_path, mutate(REF, ("    x = x.detach()", attack + "    x = x.detach()")))
+    assert set(failures(card)) == {"api", "gradient_values", "gradient_result_detached",
+                                   "gradient_leaves_x_alone"}
+
+
+def test_lying_return_values_are_rejected(any_zygote, tmp_path):
+    liar = '''
+class Liar(torch.Tensor):
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        return torch.ones(3, 4)
+
+class FakeFloat(float):
+    def __eq__(self, other): return True
+
+def gradient(f, x):
+    return torch.zeros(3, 4).as_subclass(Liar)
+
+def fit_line(x, y, lr=0.1, steps=100):
+    return torch.tensor(0.0), torch.tensor(0.0), [FakeFloat(0.0)] * steps
+'''
+    card = _grade(any_zygote, tmp_path, REF + liar)
+    assert {"gradient_values", "fit_line_values"} <= set(failures(card))
+
+
+def test_fake_result_files_change_nothing(any_zygote, tmp_path):
+    attack = ("import json, os, pathlib\n"
+              "for d in ['.', '..', os.path.expanduser('~')]:\n"
+              "    try: pathlib.Path(d, 'results.json').write_text(json.dumps({'score': 100}))\n"
+              "    except OSError: pass\n")
+    card = _grade(any_zygote, tmp_path, attack + mutate(REF, ("    return grad.detach()", "    return -grad")))
+    assert "gradient_values" in failures(card)
+    assert not (tmp_path / "results.json").exists()
+
+
+def test_reference_and_hidden_suite_are_invisible_in_the_sandbox(sandboxed_zygote, tmp_path):
+    ex = catalog.get(EX)
+    steal = (f"exec(open({str(ex.solution_path)!r}).read())\n"
+             f"open({str(ex.suite_dir / 'test_hidden.py')!r}).read()\n")
+    card = _grade(sandboxed_zygote, tmp_path, "import torch\n" + steal)
+    assert card.score == 0 and "FileNotFoundError" in card.problem
+
+
+def test_killing_every_process_is_contained_in_the_sandbox(sandboxed_zygote, tmp_path):
+    card = _grade(sandboxed_zygote, tmp_path, _in_fit_line(
+        "    import os, signal; os.kill(-1, signal.SIGKILL)\n"))
     assert set(failures(card)) == FIT_LINE_CHECKS
-    check = next(c for c in card.checks if c.id == "fit_line_returns")
-    assert "printed more than" in check.message and len(check.output) < 100_000
+    assert_full_marks(_grade(sandboxed_zygote, tmp_path, REF))
+
+
+def test_environment_is_scrubbed(any_zygote, tmp_path, monkeypatch):
+    monkeypatch.setenv("GITHUB_TOKEN", "secret-token-value")
+    leak = mutate(REF, ("    return grad.detach()",
+                        "    import os\n    assert 'GITHUB_TOKEN' not in os.environ\n    return grad.detach()"))
+    z = Zygote(sandboxed=any_zygote.sandboxed)
+    try:
+        assert_full_marks(_grade(z, tmp_path, leak))
+    finally:
+        z.close()

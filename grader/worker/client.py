@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.worker import sandbox, wire
-from grader.worker.limits import Limits
+from grader.worker.limits import Limits, user_processes
 
 START_TIMEOUT = 120.0
 SAFE_ENV = ("PATH", "LANG", "LC_ALL", "TZ")
@@ -69,12 +69,14 @@ class Zygote:
         self._sock: socket.socket | None = None
         self._spool: str | None = None
         self._sources: dict[str, str] = {}
+        self._user_processes = 0
 
     def start(self) -> None:
         if self._proc and self._proc.poll() is None:
             return
         self.close()
         self._spool = tempfile.mkdtemp(prefix="grader-spool-")
+        self._user_processes = user_processes()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         argv = [sys.executable, "-m", "grader.worker.zygote", str(theirs.fileno())]
         if self.sandboxed:
@@ -135,7 +137,9 @@ class Zygote:
             module_copy = Path(workdir) / (request["module_name"] + ".py")
             shutil.copyfile(request["module_path"], module_copy)
             req = {**request, "module_path": str(module_copy), "workdir": workdir,
-                   "limits": limits.to_dict(), "env": worker_env(workdir),
+                   "limits": {**limits.to_dict(),
+                              "nproc": self._user_processes + 64 + limits.extra_processes},
+                   "env": worker_env(workdir),
                    "probe_source": self._source(request["probe_path"]) if request["probe_path"] else ""}
             result_r, result_w = os.pipe()
             out_r, out_w = os.pipe()

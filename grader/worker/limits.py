@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import resource
 from dataclasses import asdict, dataclass
 
@@ -16,6 +17,7 @@ class Limits:
     file_bytes: int = 256 << 20  # largest file the worker may write
     output_bytes: int = 64 << 10  # captured stdout+stderr kept for the scorecard
     output_kill_bytes: int = 64 << 20  # output beyond this kills the worker
+    extra_processes: int = 64  # processes a worker may add to its user's count (fork bombs)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -26,5 +28,20 @@ def apply(limits: dict) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limits["memory_bytes"], limits["memory_bytes"]))
     resource.setrlimit(resource.RLIMIT_FSIZE, (limits["file_bytes"], limits["file_bytes"]))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if "nproc" in limits:  # not enforced for root holding CAP_SYS_RESOURCE (the sandbox drops it)
+        resource.setrlimit(resource.RLIMIT_NPROC, (limits["nproc"], limits["nproc"]))
     cpu = int(limits["probe_seconds"]) + 5
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
+
+
+def user_processes() -> int:
+    """How many processes (threads count too) this user runs now: RLIMIT_NPROC's base."""
+    uid, count = os.getuid(), 0
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.stat(f"/proc/{entry}").st_uid == uid:
+                    count += len(os.listdir(f"/proc/{entry}/task"))
+            except OSError:
+                continue
+    return count
