@@ -45,7 +45,7 @@ def grade(exercise: Exercise, path: Path, *, zygote: Zygote | None = None,
     """Grade the submission at `path` (file, folder or notebook) and return its scorecard."""
     start = time.monotonic()
     own_zygote = zygote is None
-    zygote = zygote or Zygote()
+    zygote = zygote or Zygote().spawn(preload=(str(exercise.probes_path),))
     try:
         with tempfile.TemporaryDirectory(prefix="grader-sub-") as tmp:
             sub = prepare(exercise, Path(path), Path(tmp))

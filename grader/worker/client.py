@@ -70,10 +70,14 @@ class Zygote:
         self._spool: str | None = None
         self._sources: dict[str, str] = {}
         self._user_processes = 0
+        self._ready = False
+        self._preloading = 0
 
-    def start(self) -> None:
+    def spawn(self, preload: tuple[str, ...] = ()) -> "Zygote":
+        """Start the zygote without waiting for it; it imports torch and loads the `preload`
+        probe modules while the caller does its own start-up."""
         if self._proc and self._proc.poll() is None:
-            return
+            return self
         self.close()
         self._spool = tempfile.mkdtemp(prefix="grader-spool-")
         self._user_processes = user_processes()
@@ -84,17 +88,32 @@ class Zygote:
         self._proc = subprocess.Popen(argv, pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
                                       env=worker_env(self._spool), cwd=self._spool)
         theirs.close()
-        ours.settimeout(START_TIMEOUT)
+        self._sock, self._ready = ours, False
+        for path in preload:
+            ours.send(json.dumps({"op": "preload", "probe_path": path,
+                                  "probe_source": self._source(path)}).encode())
+        self._preloading = len(preload)
+        return self
+
+    def start(self) -> None:
+        """Spawn the zygote if needed and wait until it has imported torch."""
+        self.spawn()
+        if self._ready:
+            return
+        self._sock.settimeout(START_TIMEOUT)
         try:
-            ready = ours.recv(4096)
+            ready = self._sock.recv(4096)
         except OSError:
             ready = b""
         if not ready:
+            self.close()
             raise RuntimeError("the grader's worker process failed to start"
                                + (" in the bwrap sandbox (GRADER_SANDBOX=off to run without)"
                                   if self.sandboxed else ""))
-        ours.settimeout(None)
-        self._sock = ours
+        for _ in range(self._preloading):  # a failed preload shows again when a probe needs it
+            self._sock.recv(4096)
+        self._sock.settimeout(None)
+        self._ready = True
 
     def close(self) -> None:
         if self._sock:
@@ -143,9 +162,9 @@ class Zygote:
                    "probe_source": self._source(request["probe_path"]) if request["probe_path"] else ""}
             result_r, result_w = os.pipe()
             out_r, out_w = os.pipe()
-            start = time.monotonic()
             try:
                 reply = self._ask(json.dumps(req).encode(), [result_w, out_w])
+                start = time.monotonic()
             finally:
                 os.close(result_w)
                 os.close(out_w)

@@ -11,10 +11,10 @@ import io
 import json
 import struct
 
-import torch
-
 _LEN = struct.Struct(">Q")
 PLAIN_SCALARS = (bool, int, float, str, type(None))
+# torch is imported inside the functions: the trusted side can start a zygote before
+# paying for its own torch import.
 
 
 class WireError(ValueError):
@@ -23,6 +23,8 @@ class WireError(ValueError):
 
 def to_plain(obj, depth: int = 0):
     """Copy ``obj`` into plain data: tensors, scalars, str, None, lists, tuples, str-keyed dicts."""
+    import torch
+
     if depth > 20:
         raise TypeError("data nested too deeply")
     if type(obj) in PLAIN_SCALARS:
@@ -55,6 +57,8 @@ def decode(buf: bytes) -> tuple[dict, object]:
         raise WireError(f"malformed header: {exc}") from None
     if not isinstance(header, dict):
         raise WireError("malformed header")
+    import torch
+
     payload = buf[_LEN.size + n :]
     if len(payload) != header.get("payload_bytes", 0):
         raise WireError("truncated payload")
@@ -69,6 +73,8 @@ def decode(buf: bytes) -> tuple[dict, object]:
 
 def encode(header: dict, data=None) -> bytes:
     """One frame; ``payload_bytes`` in the header tells the reader when it is done."""
+    import torch
+
     payload = b""
     if data is not None:
         buf = io.BytesIO()

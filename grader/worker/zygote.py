@@ -30,6 +30,8 @@ def _load_probes(req: dict, cache: dict):
         module = types.ModuleType("grader_probes_" + key[:12])
         module.__file__ = req["probe_path"]
         exec(compile(req["probe_source"], req["probe_path"], "exec"), module.__dict__)
+        if callable(getattr(module, "warm", None)):
+            module.warm()  # e.g. pay torch._dynamo's import (first optimizer) once, not per fork
         cache[key] = module
     return cache[key]
 
@@ -90,6 +92,13 @@ def serve(sock: socket.socket, sandboxed: bool) -> None:
         req = json.loads(msg)
         if req.get("op") == "kill":
             sock.send(json.dumps({"sweeps": kill_all(req["pid"], sandboxed)}).encode())
+            continue
+        if req.get("op") == "preload":
+            try:
+                _load_probes(req, probes_cache)
+                sock.send(b'{"ok": true}')
+            except Exception as exc:
+                sock.send(json.dumps({"error": f"{type(exc).__name__}: {exc}"}).encode())
             continue
         try:
             probes = _load_probes(req, probes_cache) if req.get("probe_source") else None

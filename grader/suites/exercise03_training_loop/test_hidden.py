@@ -1,0 +1,315 @@
+"""Hidden checks for exercise03_training_loop."""
+
+import torch
+import torch.nn.functional as F
+
+from grader.checks import Mistake, check, close, expect
+from grader.suites.exercise03_training_loop.probes import epoch_batches, step_batches
+
+# ---- trusted helpers ----
+
+def _value(num: dict | None, what: str) -> float:
+    """The number a function returned (a 1-element tensor is accepted here; see test_returns_floats)."""
+    if num is None or num.get("value") is None:
+        kind = None if num is None else num.get("type")
+        if kind == "NoneType":
+            raise Mistake(f"{what} returned None: return the value")
+        raise Mistake(f"{what} should be a Python float, but it is a {kind}")
+    return num["value"]
+
+
+def _loss_and_grads(params, x, y):
+    """Cross-entropy of a linear classifier with these (weight, bias), and its gradients."""
+    w = params[0].double().requires_grad_(True)
+    b = params[1].double().requires_grad_(True)
+    with torch.enable_grad():
+        loss = F.cross_entropy(x.double() @ w.T + b, y)
+        gw, gb = torch.autograd.grad(loss, (w, b))
+    return loss.item(), [gw.float(), gb.float()]
+
+
+def _empty(grads) -> bool:
+    return all(g is None or not bool(g.any()) for g in grads)
+
+
+def _same(a, b) -> bool:
+    return close(a, b, rtol=1e-4, atol=1e-6)
+
+
+def _diagnose_steps(batches, params_before, steps, grads_after=None, where="train_step"):
+    """Name what went wrong in the gradients seen at optimizer.step(), or None if they look right.
+
+    steps[i] is the list of gradient snapshots taken at each step() during batch i.
+    grads_after[i] (when known) are the .grad left on the parameters once batch i was done.
+    """
+    counts = [len(s) for s in steps]
+    if sum(counts) == 0:
+        return (f"{where} never called optimizer.step(): update the parameters with the optimizer "
+                "you were given")
+    if any(c != 1 for c in counts):
+        bad = next(c for c in counts if c != 1)
+        return f"{where} called optimizer.step() {bad} times for one batch; call it exactly once per batch"
+    true = [_loss_and_grads(p, x, y)[1] for p, (x, y) in zip(params_before, batches)]
+    seen = [s[0] for s in steps]
+    if all(_empty(g) for g in seen):
+        if grads_after is None:
+            return ("optimizer.step() found no gradients, so the parameters never moved: the gradients "
+                    "were cleared between loss.backward() and optimizer.step(), or step ran before "
+                    "backward. The order is zero_grad, forward, loss, backward, step")
+        if all(_same(a, t) for a, t in zip(grads_after, true)):
+            return ("optimizer.step() ran before loss.backward(): the step found no gradients and "
+                    "backward computed them only afterwards. Call loss.backward() first, then "
+                    "optimizer.step()")
+        return ("the gradients were cleared between loss.backward() and optimizer.step(), so the step "
+                "found none and the parameters never moved. Call optimizer.zero_grad() before the "
+                "forward pass (or after optimizer.step()), never between backward and step")
+    running, total = [], None
+    for t in true:
+        total = t if total is None else [a + b for a, b in zip(total, t)]
+        running.append(total)
+    if len(seen) > 1 and all(_same(g, r) for g, r in zip(seen, running)):
+        return ("the gradients were never cleared (no zero_grad): at each step they held the sum over "
+                "all batches so far. Call optimizer.zero_grad() once per step")
+    if any(_same(seen[i], true[i - 1]) for i in range(1, len(seen))) or _empty(seen[0]):
+        return ("optimizer.step() ran before loss.backward(): each step used the gradients left over "
+                "from the previous batch. Call loss.backward() first, then optimizer.step()")
+    if all(_same(g, t) for g, t in zip(seen, true)):
+        return None
+    return ("the gradients at optimizer.step() are not those of this batch's loss: compute "
+            "loss_fn(model(inputs), targets), call backward on it, then step")
+
+
+def _devices_ok(seen: list, device: str) -> bool:
+    return bool(seen) and all(torch.device(d).type == torch.device(device).type for d in seen)
+
+
+def _check_devices(student, probe: str, who: str):
+    devices = ["meta"] + (["cuda"] if student.run("cuda_available") else [])
+    for device in devices:
+        got = student.run(probe, device=device)
+        if not got["inputs"]:
+            raise Mistake(f"{who} never ran the model on the loader's batches")
+        wrong = [d for d in got["inputs"] if torch.device(d).type != torch.device(device).type]
+        if wrong:
+            raise Mistake(f"{who} passed the inputs to the model on {wrong[0]}, not on device={device!r}: "
+                          "move every batch with inputs.to(device) (never hard-code a device)")
+        if not got["targets"]:
+            raise Mistake(f"{who} never called loss_fn")
+        wrong = [d for d in got["targets"] if torch.device(d).type != torch.device(device).type]
+        if wrong:
+            raise Mistake(f"{who} moved the inputs but passed the targets to loss_fn on {wrong[0]}, not on "
+                          f"device={device!r}: move the targets too (targets.to(device))")
+
+
+# ---- api ----
+
+@check("api")
+def test_api(student):
+    """train_step, train_epoch and evaluate exist with the README's signatures; evaluate returns a pair"""
+    student.expect_api()
+    step = student.run("train_step_trace")["calls"][0]["loss"]
+    expect(step["type"] != "NoneType", "train_step returned None: return the loss")
+    expect(step["value"] is not None, f"train_step should return the loss (a float), not a {step['type']}")
+    epoch = student.run("train_epoch_trace")["result"]
+    expect(epoch["type"] != "NoneType", "train_epoch returned None: return the mean loss")
+    expect(epoch["value"] is not None, f"train_epoch should return the mean loss (a float), not a {epoch['type']}")
+    ev = student.run("evaluate_trace")
+    expect(ev["length"] == 2, f"evaluate should return a pair (loss, accuracy), not a {ev['type']}"
+           + (f" of length {ev['length']}" if ev["length"] is not None else ""))
+
+
+@check("api")
+def test_returns_floats(student):
+    """train_step, train_epoch and evaluate return Python floats, not tensors"""
+    ev = student.run("evaluate_trace")
+    found = [("train_step", "the loss", student.run("train_step_trace")["calls"][0]["loss"]),
+             ("train_epoch", "the mean loss", student.run("train_epoch_trace")["result"]),
+             ("evaluate", "the loss", ev["loss"]), ("evaluate", "the accuracy", ev["accuracy"])]
+    for who, what, num in found:
+        if num is None or num["type"] == "float":
+            continue
+        if num["type"] == "tensor":
+            graph = " (and it still carries the autograd graph)" if num.get("requires_grad") else ""
+            raise Mistake(f"{who} returned {what} as a tensor{graph}, not a Python float: use .item()")
+        raise Mistake(f"{who} should return {what} as a Python float, not a {num['type']}")
+
+
+# ---- train_step ----
+
+@check("gradients", points=2)
+def test_train_step_gradients(student, reference):
+    """train_step steps once, on the fresh gradients of this batch's loss (zero_grad, backward, step in order)"""
+    got = student.run("train_step_trace")["calls"]
+    want = reference.run("train_step_trace")["calls"]
+    ok = (all(len(g["steps"]) == 1 for g in got)
+          and all(_same(g["steps"][0], w["steps"][0]) for g, w in zip(got, want))
+          and all(_same(g["params_after"], w["params_after"]) for g, w in zip(got, want)))
+    if ok:
+        return
+    message = _diagnose_steps(step_batches(), [g["params_before"] for g in got], [g["steps"] for g in got],
+                              [g["grads_after"] for g in got])
+    raise Mistake(message or "the parameters after train_step differ from one optimizer step on this "
+                  "batch's loss")
+
+
+@check("values")
+def test_train_step_loss(student):
+    """train_step returns the batch's loss, computed before the step"""
+    got = student.run("train_step_trace")["calls"]
+    for call, (x, y) in zip(got, step_batches()):
+        value = _value(call["loss"], "train_step")
+        before, _ = _loss_and_grads(call["params_before"], x, y)
+        if abs(value - before) <= 1e-4 * max(1.0, abs(before)):
+            continue
+        after, _ = _loss_and_grads(call["params_after"], x, y)
+        if abs(value - after) <= 1e-4 * max(1.0, abs(after)) and abs(after - before) > 1e-4:
+            raise Mistake("train_step returned the loss after the optimizer step; return the loss of the "
+                          "forward pass that the step used")
+        raise Mistake(f"train_step returned {value:.5f}, but loss_fn(model(inputs), targets) for that batch "
+                      f"is {before:.5f}")
+
+
+# ---- train_epoch ----
+
+@check("values", points=2)
+def test_train_epoch_values(student, reference):
+    """train_epoch makes one step per batch and returns the mean of the per-batch losses"""
+    got = student.run("train_epoch_trace")
+    want = reference.run("train_epoch_trace")
+    batches = epoch_batches()
+    if not _same(got["params_after"], want["params_after"]):
+        n_fwd = len(got["forwards"])
+        if n_fwd != len(batches):
+            raise Mistake(f"train_epoch ran the model {n_fwd} times, but the loader has {len(batches)} "
+                          "batches: one forward pass and one step per batch")
+        steps = [[s["grads"] for s in got["steps"] if s["batch"] == i] for i in range(len(batches))]
+        message = _diagnose_steps(batches, [f["params"] for f in got["forwards"]], steps,
+                                  where="train_epoch")
+        raise Mistake(message or "the parameters after one epoch differ from one optimizer step per batch "
+                      "on that batch's loss")
+    value = _value(got["result"], "train_epoch")
+    expected = _value(want["result"], "the reference's train_epoch")
+    if abs(value - expected) <= 1e-5 * max(1.0, abs(expected)):
+        return
+    losses, sizes = want["losses"], want["loss_sizes"]
+    candidates = {
+        "returned the last batch's loss, not the mean over all batches": losses[-1],
+        "returned the sum of the per-batch losses: divide by the number of batches": sum(losses),
+        "weighted each batch's loss by its size; train_epoch returns the plain mean of the per-batch "
+        "losses (weighting by size is for evaluate)": sum(l * s for l, s in zip(losses, sizes)) / sum(sizes),
+        "returned the first batch's loss, not the mean over all batches": losses[0],
+    }
+    for message, candidate in candidates.items():
+        if abs(value - candidate) <= 1e-5 * max(1.0, abs(candidate)):
+            raise Mistake(f"train_epoch {message}")
+    calls = len(got["losses"])
+    extra = (f" (loss_fn was called {calls} times for {len(batches)} batches: use the loss of the forward "
+             "pass each step was made from)" if calls != len(batches) else "")
+    raise Mistake(f"train_epoch returned {value:.5f}, but the mean of the per-batch losses is "
+                  f"{expected:.5f}{extra}")
+
+
+@check("modes")
+def test_train_epoch_train_mode(student):
+    """train_epoch puts the model in train mode (it was handed over in eval mode)"""
+    got = student.run("train_epoch_trace")
+    modes = [f["training"] for f in got["forwards"]]
+    expect(modes, "train_epoch never ran the model")
+    expect(all(modes), "train_epoch left the model in eval mode (it was given one in eval mode): call "
+           "model.train() at the start of the epoch, so dropout and batch norm behave as in training")
+
+
+@check("device", points=2)
+def test_train_epoch_device(student):
+    """train_epoch moves inputs and targets of every batch to `device` (meta, and cuda when present)"""
+    _check_devices(student, "train_epoch_device", "train_epoch")
+
+
+@check("loss-decrease")
+def test_loss_decrease(student):
+    """A few epochs of train_epoch reduce the loss on a small classification task"""
+    got = student.run("learn")
+    losses = [_value(n, "train_epoch") for n in got["losses"]]
+    expect(got["final_loss"] < 0.5 * losses[0] and got["accuracy"] >= 0.9,
+           f"training made little progress: the epoch loss went from {losses[0]:.3f} to {losses[-1]:.3f} "
+           f"and the accuracy reached only {got['accuracy']:.2f}")
+
+
+# ---- evaluate ----
+
+def _eval_batches(got):
+    bs = got["batch_size"]
+    n = len(got["targets"])
+    return [(got["logits"][i:i + bs], got["targets"][i:i + bs]) for i in range(0, n, bs)]
+
+
+@check("values")
+def test_evaluate_loss(student, reference):
+    """evaluate's loss is averaged over samples (each batch's mean loss weighted by its size)"""
+    got = student.run("evaluate_trace")
+    want = reference.run("evaluate_trace")
+    expect(got["length"] == 2, "evaluate should return a pair (loss, accuracy)")
+    value = _value(got["loss"], "evaluate's loss")
+    expected = want["loss"]["value"]
+    if abs(value - expected) <= 1e-5 * max(1.0, abs(expected)):
+        return
+    per_batch = [F.cross_entropy(lg, t).item() for lg, t in _eval_batches(want)]
+    if abs(value - sum(per_batch) / len(per_batch)) <= 1e-5:
+        raise Mistake("evaluate averaged the loss per batch, not per sample: with an uneven last batch, "
+                      "weight each batch's mean loss by its size and divide by the number of samples")
+    raise Mistake(f"evaluate's loss is {value:.5f}, but the loss averaged over samples is {expected:.5f}")
+
+
+@check("values")
+def test_evaluate_accuracy(student, reference):
+    """evaluate's accuracy is the fraction of samples whose argmax over dim 1 equals the target"""
+    got = student.run("evaluate_trace")
+    want = reference.run("evaluate_trace")
+    expect(got["length"] == 2, "evaluate should return a pair (loss, accuracy)")
+    value = _value(got["accuracy"], "evaluate's accuracy")
+    expected = want["accuracy"]["value"]
+    if abs(value - expected) <= 1e-6:
+        return
+    batches = _eval_batches(want)
+    n = len(want["targets"])
+    candidates = {
+        "averaged the accuracy per batch, not per sample: count the correct samples over all batches "
+        "and divide by the number of samples": [
+            sum((lg.argmax(1) == t).float().mean().item() for lg, t in batches) / len(batches)],
+        "took the argmax over the wrong dimension (dim 0, or no dim at all): the classes are dim 1, "
+        "so compare outputs.argmax(dim=1) with the targets": [
+            sum((lg.argmax(0) == t).sum().item() for lg, t in batches) / n,
+            sum((lg.argmax(0) == t).float().mean().item() for lg, t in batches) / len(batches),
+            sum((lg.argmax() == t).sum().item() for lg, t in batches) / n,
+            sum((lg.argmax() == t).float().mean().item() for lg, t in batches) / len(batches)],
+        "returned a percentage; the accuracy is a fraction between 0 and 1": [100 * expected],
+    }
+    for message, values in candidates.items():
+        if any(abs(value - c) <= 1e-6 for c in values):
+            raise Mistake(f"evaluate {message}")
+    raise Mistake(f"evaluate's accuracy is {value:.4f}, but {expected:.4f} of the samples have "
+                  "argmax(dim=1) equal to their target")
+
+
+@check("modes")
+def test_evaluate_eval_mode(student):
+    """evaluate puts the model in eval mode (it was handed over in train mode)"""
+    got = student.run("evaluate_trace")
+    expect(got["training"], "evaluate never ran the model")
+    expect(not any(got["training"]), "evaluate ran the model in train mode: call model.eval() first, so "
+           "dropout is off and batch norm uses its running statistics")
+
+
+@check("modes")
+def test_evaluate_no_graph(student):
+    """evaluate records no autograd graph (runs under torch.no_grad())"""
+    got = student.run("evaluate_trace")
+    expect(got["grad_enabled"], "evaluate never ran the model")
+    expect(not any(got["grad_enabled"]), "evaluate built an autograd graph: run the forward pass and the "
+           "loss inside `with torch.no_grad():` (or torch.inference_mode())")
+
+
+@check("device")
+def test_evaluate_device(student):
+    """evaluate moves inputs and targets of every batch to `device` (meta, and cuda when present)"""
+    _check_devices(student, "evaluate_device", "evaluate")
