@@ -48,12 +48,24 @@ def describe_exception(exc: BaseException, path: str) -> str:
     frames = _student_frames(exc, path)
     if not frames:
         return f"{detail} (raised while the grader used what your code returned)"
-    outer, inner = frames[0], frames[-1]
-    if outer.name == "<module>":
+    inner = frames[-1]
+    outer = _outer_qualname(exc, path)
+    if outer == "<module>":
         return f"{detail} ({name}, line {inner.lineno})"
     if isinstance(exc, NotImplementedError):
-        return f"`{outer.name}` is not implemented yet ({detail})"
-    return f"`{outer.name}` raised {detail} ({name}, line {inner.lineno})"
+        return f"`{outer}` is not implemented yet ({detail})"
+    return f"`{outer}` raised {detail} ({name}, line {inner.lineno})"
+
+
+def _outer_qualname(exc: BaseException, path: str) -> str:
+    """The qualified name (e.g. `Standardizer.fit`) of the first submission frame."""
+    tb = exc.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if os.path.abspath(code.co_filename) == path:
+            return getattr(code, "co_qualname", code.co_name)
+        tb = tb.tb_next
+    return "?"
 
 
 def describe_signature(obj) -> dict:
