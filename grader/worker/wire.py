@@ -10,8 +10,10 @@ from __future__ import annotations
 import io
 import json
 import struct
+import zipfile
 
 _LEN = struct.Struct(">Q")
+MAX_UNPACKED_BYTES = 256 << 20
 PLAIN_SCALARS = (bool, int, float, str, type(None))
 # torch is imported inside the functions: the trusted side can start a zygote before
 # paying for its own torch import.
@@ -57,18 +59,33 @@ def decode(buf: bytes) -> tuple[dict, object]:
         raise WireError(f"malformed header: {exc}") from None
     if not isinstance(header, dict):
         raise WireError("malformed header")
-    import torch
-
     payload = buf[_LEN.size + n :]
     if len(payload) != header.get("payload_bytes", 0):
         raise WireError("truncated payload")
     data = None
     if payload:
         try:
-            data = torch.load(io.BytesIO(payload), weights_only=True)
-        except Exception as exc:  # anything torch refuses is a bad frame, never code
+            data = load_untrusted(payload)
+        except Exception as exc:  # anything refused is a bad frame, never code
             raise WireError(f"payload rejected: {type(exc).__name__}") from None
     return header, data
+
+
+def load_untrusted(raw: bytes, max_unpacked: int = MAX_UNPACKED_BYTES):
+    """`torch.load(weights_only=True)` of bytes written by untrusted code.
+
+    No code runs; only torch.save's zip format is accepted, and only when its entries
+    unpack to at most `max_unpacked` bytes, so crafted sizes cannot exhaust memory.
+    """
+    import torch
+
+    if not zipfile.is_zipfile(io.BytesIO(raw)):
+        raise ValueError("not a torch.save zip archive")
+    with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+        unpacked = sum(info.file_size for info in archive.infolist())
+    if unpacked > max_unpacked:
+        raise ValueError(f"the archive unpacks to {unpacked} bytes")
+    return torch.load(io.BytesIO(raw), weights_only=True)
 
 
 def encode(header: dict, data=None) -> bytes:
