@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
 
 SCHEMA_VERSION = 1
 STATUSES = ("passed", "failed", "error", "timeout", "not-run")
@@ -35,6 +36,7 @@ class Scorecard:
     problem: str = ""  # one line when the submission could not be graded at all
     notes: list[str] = field(default_factory=list)
     duration_s: float = 0.0
+    graded_at: str = ""  # ISO 8601 UTC time the grading finished, e.g. 2025-01-31T12:00:00Z
 
     @property
     def score(self) -> float:
@@ -71,6 +73,7 @@ class Scorecard:
             "sandboxed": self.sandboxed,
             "notes": list(self.notes),
             "duration_s": round(self.duration_s, 3),
+            "graded_at": self.graded_at,
             "categories": self.categories,
             "checks": [
                 {**asdict(c), "points": c.points, "duration_s": round(c.duration_s, 3)}
@@ -84,4 +87,11 @@ class Scorecard:
         checks = [CheckResult(**{k: c[k] for k in fields}) for c in data["checks"]]
         return cls(data["exercise"], data["title"], data["submission"], checks,
                    data["grader_version"], data.get("sandboxed", False), data.get("problem", ""),
-                   list(data.get("notes", [])), data.get("duration_s", 0.0))
+                   list(data.get("notes", [])), data.get("duration_s", 0.0),
+                   data.get("graded_at", ""))
+
+    def stamp(self) -> "Scorecard":
+        """Set `graded_at` to now (UTC) unless already set; returns self."""
+        if not self.graded_at:
+            self.graded_at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return self

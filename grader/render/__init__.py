@@ -1,8 +1,12 @@
 """Renderers: pure functions from a Scorecard to text, one module per format."""
 
-from grader.render import json_format, terminal
+from grader.render import classroom, gradescope, json_format, junit, markdown, terminal
 
 RENDERERS = {
     "terminal": terminal.render,
     "json": json_format.render,
+    "markdown": markdown.render,
+    "junit": junit.render,
+    "gradescope": gradescope.render,
+    "classroom": classroom.render,
 }

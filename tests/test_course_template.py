@@ -1,0 +1,158 @@
+"""`grade init-course` (the student repository + Classroom workflow) and the Gradescope zip."""
+
+import re
+import stat
+import zipfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from grader import catalog, course
+from grader.cli import main
+
+
+
+def course_exercises(dest: Path) -> list[catalog.Exercise]:
+    """The exercises a written course holds (others may be half-written in this checkout)."""
+    return [catalog.get(p.name) for p in sorted((dest / "exercises").iterdir())]
+
+
+def teacher_only_contents() -> set[bytes]:
+    """Every file of solutions/ and of the hidden suites: none may reach students."""
+    roots = [catalog.PROJECT_ROOT / "solutions", catalog.SUITES_DIR]
+    return {p.read_bytes() for root in roots for p in root.rglob("*")
+            if p.is_file() and p.suffix == ".py" and p.stat().st_size > 200}
+
+
+@pytest.fixture(scope="module")
+def course_dir(tmp_path_factory):
+    dest = tmp_path_factory.mktemp("course") / "my-course"
+    result = CliRunner().invoke(main, ["init-course", str(dest), "--name", "Deep Learning 101"])
+    assert result.exit_code == 0, result.output
+    return dest
+
+
+def test_course_has_each_exercise_for_students_and_nothing_secret(course_dir):
+    exercises = course_exercises(course_dir)
+    assert "exercise01_autograd" in [ex.id for ex in exercises]
+    ex = catalog.get("exercise01")
+    folder = course_dir / "exercises" / ex.id
+    for name in ("README.md", ex.filename, "test_public.py"):
+        assert (folder / name).read_bytes() == \
+            (catalog.PROJECT_ROOT / "exercises" / ex.id / name).read_bytes(), name
+    assert not (course_dir / "solutions").exists() and not (course_dir / "grader").exists()
+    secret = teacher_only_contents()
+    for path in course_dir.rglob("*"):
+        assert "__pycache__" not in path.parts
+        if path.is_file():
+            assert path.read_bytes() not in secret, path
+    readme = (course_dir / "README.md").read_text()
+    assert readme.startswith("# Deep Learning 101")
+    assert all(f"`{ex.short_id}`" in readme for ex in exercises)
+
+
+def test_workflow_has_the_shape_classroom_generates(course_dir):
+    exercises = course_exercises(course_dir)
+    text = (course_dir / ".github" / "workflows" / "classroom.yml").read_text()
+    assert "\t" not in text
+    assert re.search(r'^"on":\n  - push\n  - repository_dispatch\n', text, re.M)
+    assert "permissions:\n  checks: write\n  actions: read\n  contents: read\n" in text
+    assert "  run-autograding-tests:\n" in text
+    assert "    if: github.actor != 'github-classroom[bot]'\n" in text
+    assert "uses: actions/checkout@v4" in text
+    assert "pip install torch --index-url https://download.pytorch.org/whl/cpu" in text
+    assert 'pip install "pytorch-grader @ git+https://github.com/ORG/grader"' in text
+    for ex in exercises:
+        step = re.search(rf"- name: {ex.short_id} .*\n        id: {ex.short_id}\n(.*\n)*?"
+                         rf"          grade {ex.short_id} (.*)\n", text)
+        assert step, ex.short_id
+        command = step.group(2)
+        assert "--classroom-output \"$GITHUB_OUTPUT\"" in command
+        assert "--format markdown" in command and '>> "$GITHUB_STEP_SUMMARY"' in command
+        assert (f'{ex.short_id.upper()}_RESULTS: "${{{{ steps.{ex.short_id}.outputs.result }}}}"'
+                in text)
+    reporter = text[text.index("uses: classroom-resources/autograding-grading-reporter@v1"):]
+    runners = re.search(r"runners: (\S+)", reporter).group(1)
+    assert runners == ",".join(ex.short_id for ex in exercises)
+    # the reporter's own check on this input (src/main.js)
+    assert re.fullmatch(r"([a-zA-Z0-9]+,)*[a-zA-Z0-9]+", runners)
+
+
+def test_workflow_is_valid_yaml_if_a_parser_is_there(course_dir):
+    yaml = pytest.importorskip("yaml")
+    data = yaml.safe_load((course_dir / ".github" / "workflows" / "classroom.yml").read_text())
+    job = data["jobs"]["run-autograding-tests"]
+    assert data["on"] == ["push", "repository_dispatch"]
+    ids = [s.get("id") for s in job["steps"] if s.get("id")]
+    assert ids == [ex.short_id for ex in course_exercises(course_dir)]
+    assert job["steps"][-1]["with"]["runners"] == ",".join(ids)
+
+
+def test_init_course_refuses_a_folder_in_use(course_dir):
+    result = CliRunner().invoke(main, ["init-course", str(course_dir)])
+    assert result.exit_code == 2 and "not empty" in result.output
+
+
+def test_init_course_with_chosen_exercises(tmp_path):
+    ex = catalog.get("exercise01")
+    course.init_course(tmp_path / "c", exercise_ids=[ex.short_id])
+    assert [p.name for p in (tmp_path / "c" / "exercises").iterdir()] == [ex.id]
+    text = (tmp_path / "c" / ".github" / "workflows" / "classroom.yml").read_text()
+    assert f"runners: {ex.short_id}\n" in text
+
+
+def test_gradescope_bundle(tmp_path):
+    ex = catalog.get("exercise01")
+    out = tmp_path / "autograder.zip"
+    result = CliRunner().invoke(main, ["gradescope-bundle", "exercise01", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    with zipfile.ZipFile(out) as zf:
+        names = set(zf.namelist())
+        assert {"setup.sh", "run_autograder"} <= names  # at the root, not in a folder
+        for script in ("setup.sh", "run_autograder"):
+            info = zf.getinfo(script)
+            assert (info.external_attr >> 16) & stat.S_IXUSR, script
+            assert zf.read(script).startswith(b"#!/")
+        run = zf.read("run_autograder").decode()
+        setup = zf.read("setup.sh").decode()
+    assert "grade exercise01 /autograder/submission --format gradescope" in run
+    assert "/autograder/results/results.json" in run
+    assert "--index-url https://download.pytorch.org/whl/cpu" in setup
+    assert "pip install /autograder/source/grader-src" in setup
+    assert f"grader-src/solutions/{ex.id}/{ex.filename}" in names
+    assert "grader-src/pyproject.toml" in names and "grader-src/grader/cli.py" in names
+    assert f"grader-src/grader/suites/{ex.id}/test_hidden.py" in names
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+    other = [e for e in catalog.exercises() if e.id != ex.id]
+    assert not [n for n in names for e in other if n.startswith(f"grader-src/solutions/{e.id}/")]
+
+
+def test_run_autograder_writes_results_json(tmp_path):
+    """Run the bundle's script with /autograder/... pointed at a temporary folder."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    out = tmp_path / "autograder.zip"
+    course.gradescope_bundle("exercise01", out)
+    with zipfile.ZipFile(out) as zf:
+        script = zf.read("run_autograder").decode()
+    root = tmp_path / "ag"
+    (root / "submission").mkdir(parents=True)
+    shutil.copy(catalog.get("exercise01").solution_path, root / "submission" / "hw1.py")
+    venv_bin = Path(sys.executable).parent
+    script = script.replace("/autograder/venv/bin", str(venv_bin)).replace("/autograder", str(root))
+    script = script.replace(f"{root}/source/grader-src/solutions",
+                            str(catalog.PROJECT_ROOT / "solutions"))
+    (root / "run_autograder").write_text(script)
+    env = {**os.environ, "GRADER_CACHE_DIR": os.environ.get("GRADER_CACHE_DIR", str(tmp_path))}
+    proc = subprocess.run(["bash", str(root / "run_autograder")], capture_output=True, text=True,
+                          timeout=240, env=env)
+    assert proc.returncode == 0, proc.stderr
+    import json
+
+    results = json.loads((root / "results" / "results.json").read_text())
+    assert results["score"] == 12 and len(results["tests"]) == 9
+    assert proc.stdout == ""  # nothing printed: Gradescope shows stdout to instructors only
