@@ -47,7 +47,7 @@ def stats(values: list[float]) -> dict:
 
 def make_class(folder: Path, n: int) -> None:
     """n students' exercise03 submissions: references, stubs, realistic mistakes, junk."""
-    from tests import test_exercise03_training_loop as t03
+    from tests.cases import exercise03_training_loop as t03
 
     ex = catalog.get("exercise03")
     ref = ex.solution_path.read_text()

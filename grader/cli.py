@@ -9,7 +9,6 @@ from pathlib import Path
 import click
 
 from grader import __version__, batch, catalog, notebooks
-from grader.grading import grade
 from grader.render import RENDERERS, classroom
 from grader.scorecard import Scorecard
 from grader.submission import locate
@@ -61,7 +60,7 @@ def exercise_cmd(exercise_id, path, fmt, out, fail_under, classroom_output):
         sys.exit(2)
     if path.is_dir() and not locate(ex, path).exists():  # e.g. a Gradescope upload named hw1.py
         path = batch.detect(path, [ex]).get(ex.id, path)
-    card = grade(ex, path).stamp()
+    card = _grade_now(ex, path)
     click.echo(RENDERERS[fmt](card), nl=False)
     if out:
         out.write_text(RENDERERS["json"](card))
@@ -70,6 +69,19 @@ def exercise_cmd(exercise_id, path, fmt, out, fail_under, classroom_output):
             f.write(classroom.github_output(card))
     if fail_under is not None and card.percent < fail_under:
         sys.exit(1)
+
+
+def _grade_now(ex: catalog.Exercise, path: Path):
+    """Start the warm worker first, so its torch import overlaps this process's own."""
+    from grader.worker.client import Zygote
+
+    zygote = Zygote().spawn(preload=(str(ex.probes_path),))
+    try:
+        from grader.grading import grade
+
+        return grade(ex, path, zygote=zygote).stamp()
+    finally:
+        zygote.close()
 
 
 @main.command("render")
@@ -185,6 +197,18 @@ def gradescope_bundle_cmd(exercise_id, out):
         click.echo(f"grade: {exc}", err=True)
         sys.exit(2)
     click.echo(f"wrote {out}: upload it as the autograder of a Gradescope programming assignment")
+
+
+@main.command("doctor")
+def doctor_cmd():
+    """Report which protections are active here (sandbox, limits, CUDA) and that workers start."""
+    from grader.doctor import report
+
+    rows = report()
+    for item, ok, detail in rows:
+        click.echo(f"{'ok  ' if ok else 'WARN'}  {item:<20} {detail}")
+    if not all(ok for _, ok, _ in rows):
+        click.echo("some protections are missing: grading works, with less isolation", err=True)
 
 
 @main.command("list")

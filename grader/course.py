@@ -12,14 +12,13 @@ torch (CPU) and the grader from the copy inside the zip, `run_autograder` grades
 
 from __future__ import annotations
 
+import importlib.metadata
 import io
 import os
 import shutil
 import stat
 import zipfile
 from pathlib import Path
-
-import torch
 
 from grader import catalog
 
@@ -197,7 +196,7 @@ def init_course(dest: Path, *, exercise_ids: list[str] | None = None,
 
 
 def _torch_requirement() -> str:
-    return f"torch=={torch.__version__.split('+')[0]}"
+    return f"torch=={importlib.metadata.version('torch').split('+')[0]}"
 
 
 SETUP_SH = """\

@@ -239,7 +239,7 @@ def test_classroom_card_without_checks_is_an_error():
 def test_cli_renders_each_format_and_writes_github_output(tmp_path, monkeypatch):
     ex = catalog.get("exercise01")
     card = Scorecard(ex.id, ex.title, "x.py", full_card().checks, "0.1.0")
-    monkeypatch.setattr("grader.cli.grade", lambda exercise, path: card)
+    monkeypatch.setattr("grader.cli._grade_now", lambda exercise, path: card)
     sub = tmp_path / ex.filename
     sub.write_text("pass\n")
     out = tmp_path / "github_output"

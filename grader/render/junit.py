@@ -10,6 +10,7 @@ import re
 import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
 
+from grader.render.text import points
 from grader.scorecard import Scorecard
 
 # XML 1.0 allows #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF]
@@ -22,10 +23,6 @@ def clean(text) -> str:
 
 def _secs(x: float) -> str:
     return f"{x:.3f}"
-
-
-def _points(x: float) -> str:
-    return f"{x:g}"
 
 
 def render(card: Scorecard) -> str:
@@ -44,18 +41,18 @@ def render(card: Scorecard) -> str:
     })
     props = ET.SubElement(suite, "properties")
     suite_props = [("title", card.title), ("submission", card.submission),
-                   ("score", _points(card.score)), ("max_score", _points(card.max_score)),
+                   ("score", points(card.score)), ("max_score", points(card.max_score)),
                    ("grader_version", card.grader_version)]
     if card.problem:
         suite_props.append(("problem", card.problem))
-    suite_props += [(f"points.{c.id}", f"{_points(c.points)}/{_points(c.max_points)}")
+    suite_props += [(f"points.{c.id}", f"{points(c.points)}/{points(c.max_points)}")
                     for c in card.checks]
     for name, value in suite_props:
         ET.SubElement(props, "property", {"name": clean(name), "value": clean(value)})
     for c in card.checks:
         case = ET.SubElement(suite, "testcase", {
             "classname": clean(card.exercise), "name": clean(c.id), "time": _secs(c.duration_s)})
-        title = f"{c.title} [{c.category}, {_points(c.points)}/{_points(c.max_points)} points]"
+        title = f"{c.title} [{c.category}, {points(c.points)}/{points(c.max_points)} points]"
         if c.status == "passed":
             continue
         tag = {"error": "error", "not-run": "skipped"}.get(c.status, "failure")

@@ -4,22 +4,11 @@ from __future__ import annotations
 
 import re
 
+from grader.render.text import points, printable
 from grader.scorecard import Scorecard
 
 MAX_OUTPUT = 2000  # characters of a check's output shown under it
 EMOJI = {"passed": "✅", "failed": "❌", "error": "💥", "timeout": "⏱️", "not-run": "⏭️"}
-
-
-def points(x: float) -> str:
-    return f"{x:g}"
-
-
-_UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
-
-
-def printable(text: str) -> str:
-    """No control characters (terminal escapes, NUL) and no lone surrogates (unwritable)."""
-    return _UNPRINTABLE.sub("\ufffd", str(text))
 
 
 def cell(text: str) -> str:

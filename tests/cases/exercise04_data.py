@@ -1,12 +1,5 @@
-"""exercise04: each hidden check catches a realistic mistake; other correct styles pass."""
-
-import pytest
-
-from tests.harness import (assert_every_check_has_a_mistake, assert_full_marks,
-                           assert_loses_exactly, mutate, reference_source)
-
-EX = "exercise04_data"
-REF = reference_source(EX)
+"""exercise04_data: realistic mistakes (edits of the reference, and the checks each must lose) and
+correct alternatives in other styles (code appended to the reference; full marks)."""
 
 APPLY = "        if self.transform is not None:\n            x = self.transform(x)\n"
 TRAIN = "DataLoader(train_ds, batch_size=batch_size, shuffle=True, generator=generator)"
@@ -166,18 +159,3 @@ def pad_collate(batch):
     return tokens, torch.tensor(list(map(len, seqs)), dtype=torch.long), torch.tensor(labels, dtype=torch.long)
 ''',
 }
-
-
-@pytest.mark.parametrize("name", MISTAKES)
-def test_mistake_is_caught(name, grade_source):
-    edits, expected = MISTAKES[name]
-    assert_loses_exactly(grade_source(EX, mutate(REF, *edits)), expected)
-
-
-@pytest.mark.parametrize("name", ALTERNATIVES)
-def test_correct_alternative_gets_full_marks(name, grade_source):
-    assert_full_marks(grade_source(EX, REF + ALTERNATIVES[name]))
-
-
-def test_every_check_has_a_mistake(reference_card):
-    assert_every_check_has_a_mistake(reference_card(EX), MISTAKES)

@@ -1,0 +1,16 @@
+"""Text helpers every renderer shares."""
+
+from __future__ import annotations
+
+import re
+
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def points(x: float) -> str:
+    return f"{x:g}"
+
+
+def printable(text: str) -> str:
+    """No control characters (terminal escapes, NUL) and no lone surrogates (unwritable)."""
+    return _UNPRINTABLE.sub("\ufffd", str(text))
