@@ -178,3 +178,16 @@ def test_environment_is_scrubbed(any_zygote, tmp_path, monkeypatch):
         assert_full_marks(_grade(z, tmp_path, leak))
     finally:
         z.close()
+
+
+def test_threads_left_running_neither_hang_nor_leak(any_zygote, tmp_path):
+    attack = ("    import threading\n"
+              "    def spin():\n"
+              "        while True:\n"
+              "            torch.set_default_dtype(torch.float64)\n"
+              "    threading.Thread(target=spin).start()  # not a daemon: would block a normal exit\n")
+    start = time.monotonic()
+    card = _grade(any_zygote, tmp_path, _in_fit_line(attack))
+    assert_full_marks(card)
+    assert all(c.status != "timeout" for c in card.checks)
+    assert time.monotonic() - start < 15
