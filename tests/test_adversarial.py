@@ -181,10 +181,10 @@ def test_environment_is_scrubbed(any_zygote, tmp_path, monkeypatch):
 
 
 def test_threads_left_running_neither_hang_nor_leak(any_zygote, tmp_path):
-    attack = ("    import threading\n"
+    attack = ("    import threading, time\n"
               "    def spin():\n"
               "        while True:\n"
-              "            torch.set_default_dtype(torch.float64)\n"
+              "            time.sleep(0.01)\n"
               "    threading.Thread(target=spin).start()  # not a daemon: would block a normal exit\n")
     start = time.monotonic()
     card = _grade(any_zygote, tmp_path, _in_fit_line(attack))
