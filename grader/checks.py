@@ -7,6 +7,8 @@ is the title the student sees; it asks the `student` fixture for probe data and 
 
 from __future__ import annotations
 
+import functools
+
 import torch
 
 CATEGORIES = ("api", "values", "gradients", "loss-decrease", "device", "checkpoint", "modes")
@@ -64,6 +66,13 @@ def expect_tensor(value, what: str, shape=None, dtype=None) -> torch.Tensor:
         raise Mistake(f"{what} has dtype {value.dtype}, expected {dtype}",
                       expected=str(dtype), actual=str(value.dtype))
     return value
+
+
+@functools.cache
+def warm() -> None:
+    """Pay, once per process, what the first `assert_close` imports (torch.distributed.tensor,
+    about 0.6 s), so that a cold `grade` does it while the worker process still starts."""
+    close(torch.zeros(1), torch.zeros(1))
 
 
 def close(actual, expected, rtol: float = 1e-4, atol: float = 1e-5) -> bool:

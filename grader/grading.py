@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import grader
+from grader import checks
 from grader.catalog import SUITES_DIR, Exercise
 from grader.plugin import GradingPlugin
 from grader.probing import ReferenceRunner, SubmissionRunner
@@ -46,6 +47,7 @@ def grade(exercise: Exercise, path: Path, *, zygote: Zygote | None = None,
     start = time.monotonic()
     own_zygote = zygote is None
     zygote = zygote or Zygote().spawn(preload=(str(exercise.probes_path),))
+    checks.warm()
     try:
         with tempfile.TemporaryDirectory(prefix="grader-sub-") as tmp:
             sub = prepare(exercise, Path(path), Path(tmp))
