@@ -13,6 +13,7 @@ from grader import __version__, batch, catalog, notebooks
 from grader.render import RENDERERS, classroom
 from grader.scorecard import Scorecard
 from grader.submission import locate
+from grader.worker import sandbox
 from grader.worker.limits import Limits
 
 
@@ -144,6 +145,10 @@ def batch_cmd(submissions, out, exercise_ids, jobs, resume, shard, probe_timeout
     for e in exercise_ids:
         _exercise(e)
     limits = Limits(probe_seconds=probe_timeout, submission_seconds=submission_timeout)
+    if not sandbox.available():
+        click.echo("grade: warning: bubblewrap is not usable here, so submissions run with your "
+                   "permissions and could change any file you can, this batch's results included; "
+                   "install bubblewrap (see `grade doctor`) before grading a class", err=True)
     try:
         result = batch.run_batch(submissions, out, exercises=list(exercise_ids) or None,
                                  jobs=jobs, resume=resume, shard=shard, limits=limits)

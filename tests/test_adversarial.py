@@ -191,3 +191,58 @@ def test_threads_left_running_neither_hang_nor_leak(any_zygote, tmp_path):
     assert_full_marks(card)
     assert all(c.status != "timeout" for c in card.checks)
     assert time.monotonic() - start < 15
+
+
+def test_a_thread_that_fixes_results_later_gains_nothing(any_zygote, tmp_path):
+    late = mutate(REF, ("    return grad.detach()",
+                        "    import threading, time\n"
+                        "    out = torch.zeros_like(grad)\n"
+                        "    def fill_in():\n"
+                        "        time.sleep(0.05)\n"
+                        "        out.copy_(grad)\n"
+                        "    threading.Thread(target=fill_in, daemon=True).start()\n"
+                        "    return out"))
+    card = _grade(any_zygote, tmp_path, late)
+    assert "gradient_values" in failures(card)
+
+
+def test_a_thread_that_steps_the_optimizer_later_gains_nothing(any_zygote, tmp_path):
+    source = reference_source("exercise03_training_loop")
+    late = mutate(source, ("    optimizer.step()\n",
+                           "    import threading, time\n"
+                           "    def step_later():\n"
+                           "        time.sleep(0.05)\n"
+                           "        optimizer.step()\n"
+                           "    threading.Thread(target=step_later, daemon=True).start()\n"))
+    path = tmp_path / "training_loop.py"
+    path.write_text(late)
+    card = grade(catalog.get("exercise03"), path, zygote=any_zygote, limits=QUICK)
+    assert {"train_step_gradients", "train_epoch_values", "loss_decrease"} <= set(failures(card))
+
+
+def test_writing_a_huge_file_is_stopped(any_zygote, tmp_path):
+    card = _grade(any_zygote, tmp_path, _in_fit_line(
+        "    with open('huge.bin', 'wb') as f:\n"
+        "        f.seek(1 << 30)\n"
+        "        f.write(b'x')\n"))
+    assert set(failures(card)) == FIT_LINE_CHECKS
+    assert {c.status for c in card.checks if c.id in FIT_LINE_CHECKS} == {"error"}
+
+
+@needs_bwrap
+def test_forged_scorecards_in_the_batch_output_change_nothing(tmp_path):
+    from grader import batch
+
+    subs, out = tmp_path / "class", tmp_path / "results"
+    subs.mkdir()
+    victim = out / "scorecards" / "aaa" / f"{EX}.json"  # graded first, so already written
+    forge = (f"import pathlib\n"
+             f"try:\n"
+             f"    pathlib.Path({str(victim)!r}).write_text('forged')\n"
+             f"except OSError:\n"
+             f"    pass\n")
+    (subs / "aaa.py").write_text(REF)
+    (subs / "zzz.py").write_text(forge + mutate(REF, ("    return grad.detach()", "    return -grad")))
+    batch.run_batch(subs, out, jobs=1, limits=QUICK)
+    assert '"score": 12.0' in victim.read_text()
+    assert '"score": 12.0' not in (out / "scorecards" / "zzz" / f"{EX}.json").read_text()
