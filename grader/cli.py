@@ -90,16 +90,26 @@ def exercise_cmd(exercise_id, path, fmt, out, fail_under, classroom_output):
 
 
 def _grade_now(ex: catalog.Exercise, path: Path):
-    """Start the warm worker first, so its torch import overlaps this process's own."""
+    """Through the warm server when one is up (see `server`); else here, starting the warm
+    worker first so that its torch import overlaps this process's own."""
+    from grader import server
+
+    use_server = server.enabled()
+    card = server.grade(ex, path) if use_server else None
+    if card is not None:
+        return card
     from grader.worker.client import Zygote
 
     zygote = Zygote().spawn(preload=(str(ex.probes_path),))
     try:
         from grader.grading import grade
 
-        return grade(ex, path, zygote=zygote).stamp()
+        card = grade(ex, path, zygote=zygote).stamp()
     finally:
         zygote.close()
+    if use_server:
+        server.start(ex)  # warm for the next run, while the student reads this one
+    return card
 
 
 @main.command("render")

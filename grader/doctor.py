@@ -9,7 +9,7 @@ import time
 import torch
 
 import grader
-from grader import catalog
+from grader import catalog, server
 from grader.probing import cache_dir
 from grader.worker import sandbox
 from grader.worker.client import Zygote
@@ -38,6 +38,7 @@ def report() -> list[tuple[str, bool, str]]:
          + ("" if boxed else " (not enforced for root without the sandbox)")),
         ("orphan cleanup", True, "zygote is a child subreaper; every leftover process is killed"),
         ("environment", True, "scrubbed for workers (PATH, LANG, TZ only)"),
+        ("warm server", True, _server_line()),
         ("CUDA", True, "available: device checks also run on cuda" if torch.cuda.is_available()
          else "not available: device checks run on the meta device only"),
     ]
@@ -49,3 +50,12 @@ def report() -> list[tuple[str, bool, str]]:
     except RuntimeError as exc:
         rows.append(("warm worker", False, str(exc)))
     return rows
+
+
+def _server_line() -> str:
+    path = server.socket_path()
+    if path is None:
+        return "off: no private runtime folder for its socket"
+    used = ("used by `grade` at this terminal" if server.enabled()
+            else "off here (GRADER_SERVER=off, CI, or not a terminal)")
+    return f"{used}; {'one is running' if path.exists() else 'none running now'} ({path.parent})"
