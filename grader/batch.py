@@ -379,8 +379,10 @@ def grade_task(task: Task, zygote, limits: Limits) -> Scorecard:
     return _relabel(card, task.root, task.label).stamp()
 
 
-def _worker_main(conn, limits: Limits, inherited: tuple[int, ...] = ()) -> None:
-    """A grading process: one Zygote, tasks from `conn` until None, SIGTERM or EOF."""
+def _worker_main(conn, limits: Limits, inherited: tuple[int, ...] = (),
+                 preload: tuple[str, ...] = ()) -> None:
+    """A grading process: one Zygote (warming the `preload` probe modules), tasks from
+    `conn` until None, SIGTERM or EOF."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
     for fd in inherited:  # the parent's ends of every pipe, copied by fork: EOF must reach us
         try:
@@ -396,19 +398,25 @@ def _worker_main(conn, limits: Limits, inherited: tuple[int, ...] = ()) -> None:
     signal.signal(signal.SIGTERM, stop)
     from grader.worker.client import Zygote
 
+    zygote = Zygote().spawn(preload=preload)  # it boots while this process imports torch
     try:
-        with Zygote() as zygote:
-            conn.send("ready")
-            while not stopping:
-                task = conn.recv()
-                if task is None:
-                    return
-                card = grade_task(task, zygote, limits)
-                if stopping:  # pytest may have swallowed the interrupt: the card is partial
-                    return
-                conn.send(card.to_dict())
+        from grader import checks
+
+        checks.warm()
+        zygote.start()
+        conn.send("ready")
+        while not stopping:
+            task = conn.recv()
+            if task is None:
+                return
+            card = grade_task(task, zygote, limits)
+            if stopping:  # pytest may have swallowed the interrupt: the card is partial
+                return
+            conn.send(card.to_dict())
     except (KeyboardInterrupt, EOFError, BrokenPipeError, ConnectionResetError):
         pass
+    finally:
+        zygote.close()
 
 
 # ------------------------------------------------------------------ writing results
@@ -524,6 +532,8 @@ def grade_tasks(tasks: list[Task], on_done: Callable[[Task, Scorecard], None], *
     """
     ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
     pending = deque(tasks)
+    preload = tuple(sorted({str(catalog.get(t.exercise).probes_path) for t in tasks
+                            if t.exercise in {ex.id for ex in catalog.exercises()}}))
     slots: list[_Slot] = []
     deadline = task_deadline(limits)
     failed_starts = 0
@@ -532,7 +542,7 @@ def grade_tasks(tasks: list[Task], on_done: Callable[[Task, Scorecard], None], *
         ours, theirs = ctx.Pipe()
         inherited = (tuple(c.fileno() for c in [ours, *(s.conn for s in slots)])
                      if ctx.get_start_method() == "fork" else ())
-        proc = ctx.Process(target=_worker_main, args=(theirs, limits, inherited), daemon=True,
+        proc = ctx.Process(target=_worker_main, args=(theirs, limits, inherited, preload), daemon=True,
                            name="grader-batch")
         proc.start()
         theirs.close()

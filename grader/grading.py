@@ -31,6 +31,8 @@ def run_suite(exercise: Exercise, plugin: GradingPlugin) -> None:
     args = [str(exercise.suite_dir), "-c", str(SUITES_DIR / "pytest.ini"),
             "--rootdir", str(SUITES_DIR), "--import-mode=importlib", "--assert=plain",
             "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:xdist", "-p", "no:timeout",
+            "-p", "no:unraisableexception", "-p", "no:threadexception", "-p", "no:doctest",
+            "-p", "no:junitxml", "-p", "no:pastebin", "-p", "no:stepwise", "-p", "no:logging",
             "-W", "ignore"]
     saved = os.environ.pop("PYTEST_ADDOPTS", None)
     try:

@@ -72,6 +72,7 @@ class Zygote:
         self._user_processes = 0
         self._ready = False
         self._preloading = 0
+        self._unread = 0  # replies to `kill` requests not read yet
 
     def spawn(self, preload: tuple[str, ...] = ()) -> "Zygote":
         """Start the zygote without waiting for it; it imports torch and loads the `preload`
@@ -119,6 +120,7 @@ class Zygote:
         if self._sock:
             self._sock.close()
             self._sock = None
+        self._unread = 0
         if self._proc:
             try:
                 self._proc.wait(timeout=5)
@@ -187,10 +189,15 @@ class Zygote:
         return outcome
 
     def _kill(self, pid: int) -> None:
-        """End the worker and everything it left behind (the zygote sweeps its orphans)."""
+        """End the worker and everything it left behind. The zygote sweeps the orphans
+        before it reads the next request, so its reply is read with the next one's and the
+        sweep overlaps the checking of this probe's data."""
         if not self.sandboxed:
             _kill_group(pid)  # pids are only meaningful here outside a PID namespace
-        if not self._ask(json.dumps({"op": "kill", "pid": pid}).encode(), []):
+        try:
+            self._sock.send(json.dumps({"op": "kill", "pid": pid}).encode())
+            self._unread += 1
+        except (OSError, AttributeError):
             self.close()  # zygote gone: with it its PID namespace and every process in it
 
     def _ask(self, message: bytes, fds: list[int]) -> dict:
@@ -199,6 +206,10 @@ class Zygote:
                 socket.send_fds(self._sock, [message], fds)
             else:
                 self._sock.send(message)
+            for _ in range(self._unread):
+                if not self._sock.recv(4096):
+                    return {}
+            self._unread = 0
             return json.loads(self._sock.recv(4096) or b"{}")
         except OSError:
             return {}

@@ -19,6 +19,8 @@ import sys
 import time
 import types
 
+from grader.worker import child
+
 MAX_MESSAGE = 1 << 20
 PR_SET_CHILD_SUBREAPER = 36
 
@@ -56,6 +58,11 @@ def kill_all(pid: int, sandboxed: bool) -> int:
         os.killpg(pid, signal.SIGKILL)
     except OSError:
         pass
+    return _sweep(sandboxed)
+
+
+def _sweep(sandboxed: bool) -> int:
+    """SIGKILL every process that is ours until none is left; returns the rounds it took."""
     for sweep in range(100):
         if sandboxed:
             try:
@@ -75,8 +82,7 @@ def kill_all(pid: int, sandboxed: bool) -> int:
 
 
 def serve(sock: socket.socket, sandboxed: bool) -> None:
-    from grader.worker import child
-
+    """Answer requests until the grader closes the socket; then kill whatever is left."""
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # workers and orphans are reaped by the kernel
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the trusted side's to handle
     try:
@@ -84,39 +90,47 @@ def serve(sock: socket.socket, sandboxed: bool) -> None:
     except (OSError, AttributeError):
         pass
     probes_cache: dict = {}
-    sock.send(json.dumps({"ready": True, "pid": os.getpid()}).encode())
-    while True:
+    try:
+        sock.send(json.dumps({"ready": True, "pid": os.getpid()}).encode())
+        while _answer(sock, sandboxed, probes_cache):
+            pass
+    except OSError:  # the grader went away
+        pass
+    finally:
+        _sweep(sandboxed)
+
+
+def _answer(sock: socket.socket, sandboxed: bool, probes_cache: dict) -> bool:
+    """Read and answer one request; False once the grader has closed the socket."""
+    msg, fds, _, _ = socket.recv_fds(sock, MAX_MESSAGE, 2)
+    if not msg:
+        return False
+    req = json.loads(msg)
+    if req.get("op") == "kill":
+        sock.send(json.dumps({"sweeps": kill_all(req["pid"], sandboxed)}).encode())
+        return True
+    if req.get("op") == "preload":
         try:
-            msg, fds, _, _ = socket.recv_fds(sock, MAX_MESSAGE, 2)
-        except OSError:  # the grader went away
-            return
-        if not msg:
-            return
-        req = json.loads(msg)
-        if req.get("op") == "kill":
-            sock.send(json.dumps({"sweeps": kill_all(req["pid"], sandboxed)}).encode())
-            continue
-        if req.get("op") == "preload":
-            try:
-                _load_probes(req, probes_cache)
-                sock.send(b'{"ok": true}')
-            except Exception as exc:
-                sock.send(json.dumps({"error": f"{type(exc).__name__}: {exc}"}).encode())
-            continue
-        try:
-            probes = _load_probes(req, probes_cache) if req.get("probe_source") else None
-        except Exception as exc:  # a broken hidden suite: report, keep serving
-            for fd in fds:
-                os.close(fd)
+            _load_probes(req, probes_cache)
+            sock.send(b'{"ok": true}')
+        except Exception as exc:
             sock.send(json.dumps({"error": f"{type(exc).__name__}: {exc}"}).encode())
-            continue
-        pid = os.fork()
-        if pid == 0:
-            sock.close()
-            child.main(req, fds[0], fds[1], probes)
+        return True
+    try:
+        probes = _load_probes(req, probes_cache) if req.get("probe_source") else None
+    except Exception as exc:  # a broken hidden suite: report, keep serving
         for fd in fds:
             os.close(fd)
-        sock.send(json.dumps({"pid": pid}).encode())
+        sock.send(json.dumps({"error": f"{type(exc).__name__}: {exc}"}).encode())
+        return True
+    pid = os.fork()
+    if pid == 0:
+        sock.close()
+        child.main(req, fds[0], fds[1], probes)
+    for fd in fds:
+        os.close(fd)
+    sock.send(json.dumps({"pid": pid}).encode())
+    return True
 
 
 def main() -> None:
