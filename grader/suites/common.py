@@ -13,6 +13,11 @@ def warm_optimizers():
     opt.zero_grad()
 
 
+def cuda_available(mod):
+    """A probe: whether the worker sees CUDA (device checks then run there too)."""
+    return torch.cuda.is_available()
+
+
 def describe(value):
     """A plain description of what the submission returned, safe to send back.
 
