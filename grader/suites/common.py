@@ -1,4 +1,5 @@
-"""Helpers shared by hidden suites. `describe` runs in the worker; the rest in the grader."""
+"""Helpers shared by hidden suites. `describe` and the `cuda_available` probe run in the
+worker; the rest in the grader."""
 
 import torch
 
@@ -33,6 +34,18 @@ def describe(value):
             "has_graph": value.grad_fn is not None, "is_leaf": bool(value.is_leaf)}
     info["values"] = None if plain.is_meta else plain.to("cpu").clone().as_subclass(torch.Tensor)
     return info
+
+
+def descent_without_zero_grad(params, loss_of, lr: float, steps: int) -> list[torch.Tensor]:
+    """Trusted side: where plain gradient descent (float64) ends when the gradients are never
+    cleared, to name that mistake. `loss_of(*params)` is the loss."""
+    params = [p.double().clone().requires_grad_(True) for p in params]
+    for _ in range(steps):
+        loss_of(*params).backward()
+        with torch.no_grad():
+            for p in params:
+                p -= lr * p.grad
+    return [p.detach().float() for p in params]
 
 
 def tensor_of(desc: dict, what: str, shape=None, dtype: str | None = "torch.float32") -> torch.Tensor:
