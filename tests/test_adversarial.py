@@ -217,7 +217,7 @@ def test_a_thread_that_steps_the_optimizer_later_gains_nothing(any_zygote, tmp_p
     path = tmp_path / "training_loop.py"
     path.write_text(late)
     card = grade(catalog.get("exercise03"), path, zygote=any_zygote, limits=QUICK)
-    assert {"train_step_gradients", "train_epoch_values", "loss_decrease"} <= set(failures(card))
+    assert "train_step_gradients" in failures(card)  # the step came after train_step returned
 
 
 def test_writing_a_huge_file_is_stopped(any_zygote, tmp_path):
