@@ -100,6 +100,14 @@ jobs:
           pip install torch --index-url {TORCH_INDEX}
           pip install ./.grader
           # or, with the solutions elsewhere: {install}
+      - name: Sandbox for student code
+        run: |
+          # Without bubblewrap a submission could read the reference solutions checked out
+          # above. Ubuntu 24.04 runners forbid the user namespaces bwrap needs until the
+          # sysctl below allows them.
+          sudo apt-get install -y -q bubblewrap
+          sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0 || true
+          grade doctor
 {"".join(steps)}      - name: Autograding Reporter
         uses: classroom-resources/autograding-grading-reporter@v1
         env:
@@ -204,7 +212,7 @@ SETUP_SH = """\
 # Gradescope runs this once, when it builds the autograder image (Ubuntu, as root).
 set -euxo pipefail
 apt-get update
-apt-get install -y --no-install-recommends python3 python3-pip python3-venv
+apt-get install -y --no-install-recommends python3 python3-pip python3-venv bubblewrap
 python3 -m venv /autograder/venv
 /autograder/venv/bin/pip install --upgrade pip
 /autograder/venv/bin/pip install "{torch}" --index-url {index}

@@ -63,6 +63,8 @@ def test_workflow_has_the_shape_classroom_generates(course_dir):
     assert "uses: actions/checkout@v4" in text
     assert "pip install torch --index-url https://download.pytorch.org/whl/cpu" in text
     assert 'pip install "pytorch-grader @ git+https://github.com/ORG/grader"' in text
+    sandbox = text.index("apt-get install -y -q bubblewrap")  # before any student code runs
+    assert text.index("pip install ./.grader") < sandbox < text.index("--classroom-output")
     for ex in exercises:
         step = re.search(rf"- name: {ex.short_id} .*\n        id: {ex.short_id}\n(.*\n)*?"
                          rf"          grade {ex.short_id} (.*)\n", text)
