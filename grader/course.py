@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import io
+import json
 import os
 import shutil
 import stat
@@ -50,7 +51,7 @@ def workflow(exercises: list[catalog.Exercise], install: str = DEFAULT_INSTALL,
     steps = []
     for ex in exercises:
         steps.append(f"""\
-      - name: {ex.short_id} — {ex.title}
+      - name: {json.dumps(f"{ex.short_id} — {ex.title}", ensure_ascii=False)}
         id: {ex.short_id}
         timeout-minutes: 10
         run: |

@@ -66,7 +66,7 @@ def test_workflow_has_the_shape_classroom_generates(course_dir):
     sandbox = text.index("apt-get install -y -q bubblewrap")  # before any student code runs
     assert text.index("pip install ./.grader") < sandbox < text.index("--classroom-output")
     for ex in exercises:
-        step = re.search(rf"- name: {ex.short_id} .*\n        id: {ex.short_id}\n(.*\n)*?"
+        step = re.search(rf"- name: \"{ex.short_id} .*\n        id: {ex.short_id}\n(.*\n)*?"
                          rf"          grade {ex.short_id} (.*)\n", text)
         assert step, ex.short_id
         command = step.group(2)
