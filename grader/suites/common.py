@@ -1,5 +1,5 @@
-"""Helpers shared by hidden suites. `describe` and the `cuda_available` probe run in the
-worker; the rest in the grader."""
+"""Helpers shared by hidden suites. In the worker: `describe`, `number`, `RecordingSGD`,
+`warm_optimizers` and the `cuda_available` probe; in the grader: the rest."""
 
 import torch
 
@@ -17,6 +17,40 @@ def warm_optimizers():
 def cuda_available(mod):
     """A probe: whether the worker sees CUDA (device checks then run there too)."""
     return torch.cuda.is_available()
+
+
+def _recorded(t):
+    return None if t is None else t.detach().clone() if t.is_meta else t.detach().to("cpu").clone()
+
+
+class RecordingSGD(torch.optim.SGD):
+    """A probe's SGD that records, at each step(), clones of every parameter and of its .grad
+    (None kept) and, when `batch_of` is given, what it returns (e.g. the batch being trained)."""
+
+    def __init__(self, params, lr, momentum=0.0, batch_of=None):
+        super().__init__(params, lr=lr, momentum=momentum)
+        self.records = []
+        self.batch_of = batch_of
+
+    def step(self, closure=None):
+        params = [p for group in self.param_groups for p in group["params"]]
+        self.records.append({"params": [_recorded(p) for p in params],
+                             "grads": [_recorded(p.grad) for p in params],
+                             "batch": self.batch_of() if self.batch_of else None})
+        return super().step(closure)
+
+
+def number(value):
+    """What a function returned where a number is expected, as plain data."""
+    if isinstance(value, bool):
+        return {"type": "bool", "value": None}
+    if isinstance(value, (int, float)):
+        return {"type": "float" if isinstance(value, float) else "int", "value": float(value)}
+    if isinstance(value, torch.Tensor):
+        ok = value.numel() == 1 and not value.is_meta and value.is_floating_point()
+        return {"type": "tensor", "requires_grad": bool(value.requires_grad),
+                "value": float(value.detach().to("cpu").reshape(())) if ok else None}
+    return {"type": type(value).__name__, "value": None}
 
 
 def describe(value):

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
+from grader.suites.common import RecordingSGD, number
 from grader.suites.common import cuda_available  # noqa: F401  (a probe)
 from grader.suites.common import warm_optimizers as warm  # noqa: F401  (called by the zygote)
 
@@ -94,37 +95,7 @@ class SpyLoss(nn.Module):
         return loss
 
 
-class RecordingSGD(torch.optim.SGD):
-    """Plain SGD that records a clone of every parameter's .grad (None kept) at each step()."""
-
-    def __init__(self, params, lr, batch_of=None):
-        super().__init__(params, lr=lr)
-        self.records = []
-        self.batch_of = batch_of
-
-    def step(self, closure=None):
-        params = [p for group in self.param_groups for p in group["params"]]
-        self.records.append({
-            "grads": [None if p.grad is None else p.grad.detach().clone() for p in params],
-            "batch": self.batch_of() if self.batch_of else None,
-        })
-        return super().step(closure)
-
-
 # ---- helpers ----
-
-def number(value):
-    """What a function returned where a number is expected, as plain data."""
-    if isinstance(value, bool):
-        return {"type": "bool", "value": None}
-    if isinstance(value, (int, float)):
-        return {"type": "float" if isinstance(value, float) else "int", "value": float(value)}
-    if isinstance(value, torch.Tensor):
-        ok = value.numel() == 1 and not value.is_meta and value.is_floating_point()
-        return {"type": "tensor", "requires_grad": bool(value.requires_grad),
-                "value": float(value.detach().to("cpu").reshape(())) if ok else None}
-    return {"type": type(value).__name__, "value": None}
-
 
 def _params(model):
     return [p.detach().to("cpu").clone() for p in model.parameters()]

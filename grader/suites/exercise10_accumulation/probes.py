@@ -14,6 +14,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
+from grader.suites.common import RecordingSGD, number
 from grader.suites.common import warm_optimizers as warm  # noqa: F401  (called by the zygote)
 
 D, C = 4, 3        # train_accumulated: a linear classifier, 4 features, 3 classes
@@ -52,22 +53,6 @@ def classification_examples():
 
 
 # ---- spies ----
-
-class RecordingSGD(torch.optim.SGD):
-    """SGD that records clones of every parameter and its .grad (None kept) at each step()."""
-
-    def __init__(self, params, lr, momentum=0.0):
-        super().__init__(params, lr=lr, momentum=momentum)
-        self.records = []
-
-    def step(self, closure=None):
-        params = [p for group in self.param_groups for p in group["params"]]
-        self.records.append({
-            "params": [p.detach().clone() for p in params],
-            "grads": [None if p.grad is None else p.grad.detach().clone() for p in params],
-        })
-        return super().step(closure)
-
 
 class ShapeSpy(nn.Module):
     """A linear model that records the shape of every input reaching its forward."""
@@ -109,19 +94,6 @@ class SpyCrossEntropyLoss(_RecordingLoss, nn.CrossEntropyLoss):
 
 
 # ---- helpers ----
-
-def number(value):
-    """What a function returned where a number is expected, as plain data."""
-    if isinstance(value, bool):
-        return {"type": "bool", "value": None}
-    if isinstance(value, (int, float)):
-        return {"type": "float" if isinstance(value, float) else "int", "value": float(value)}
-    if isinstance(value, torch.Tensor):
-        ok = value.numel() == 1 and not value.is_meta
-        return {"type": "tensor", "requires_grad": bool(value.requires_grad),
-                "value": float(value.detach().to("cpu").reshape(())) if ok else None}
-    return {"type": type(value).__name__, "value": None}
-
 
 def _params(model):
     return [p.detach().clone() for p in model.parameters()]

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from grader.suites.common import cuda_available  # noqa: F401  (a probe)
-from grader.suites.common import describe
+from grader.suites.common import RecordingSGD, describe
 from grader.suites.common import warm_optimizers as warm  # noqa: F401  (called by the zygote)
 
 Z, X, H = 3, 2, 6   # latent size, sample size, hidden width of both tiny MLPs
@@ -53,22 +53,6 @@ G_JUNK, D_JUNK = 21, 22
 
 
 # ---- spies ----
-
-class RecordingSGD(torch.optim.SGD):
-    """Plain SGD that records clones of every parameter and its .grad (None kept) at each step()."""
-
-    def __init__(self, params, lr):
-        super().__init__(params, lr=lr)
-        self.records = []
-
-    def step(self, closure=None):
-        params = [p for group in self.param_groups for p in group["params"]]
-        self.records.append({
-            "params": [p.detach().to("cpu").clone() for p in params],
-            "grads": [None if p.grad is None else p.grad.detach().to("cpu").clone() for p in params],
-        })
-        return super().step(closure)
-
 
 class RecordingBCE(nn.BCEWithLogitsLoss):
     """BCEWithLogitsLoss that records each (logits, target) it gets, before computing the loss."""

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from grader.suites.common import describe
+from grader.suites.common import RecordingSGD, describe, number
 from grader.suites.common import warm_optimizers as warm  # noqa: F401  (called by the zygote)
 
 CONFIGS = ((7, 13, 3), (6, 10, 4))   # (in_dim, hidden_dim, latent_dim): all three differ
@@ -95,36 +95,7 @@ class SpyAutoEncoder(nn.Module):
         return self.decode(self.encode(x))
 
 
-class RecordingSGD(torch.optim.SGD):
-    """Plain SGD that records clones of every parameter and its .grad (None kept) at each step()."""
-
-    def __init__(self, params, lr):
-        super().__init__(params, lr=lr)
-        self.records = []
-
-    def step(self, closure=None):
-        params = [p for group in self.param_groups for p in group["params"]]
-        self.records.append({
-            "params": [p.detach().clone() for p in params],
-            "grads": [None if p.grad is None else p.grad.detach().clone() for p in params],
-        })
-        return super().step(closure)
-
-
 # ---- helpers ----
-
-def number(value):
-    """What a function returned where a number is expected, as plain data."""
-    if isinstance(value, bool):
-        return {"type": "bool", "value": None}
-    if isinstance(value, (int, float)):
-        return {"type": "float" if isinstance(value, float) else "int", "value": float(value)}
-    if isinstance(value, torch.Tensor):
-        ok = value.numel() == 1 and not value.is_meta and value.is_floating_point()
-        return {"type": "tensor", "requires_grad": bool(value.requires_grad),
-                "value": float(value.detach().to("cpu").reshape(())) if ok else None}
-    return {"type": type(value).__name__, "value": None}
-
 
 def _error(exc):
     text = str(exc).strip()
