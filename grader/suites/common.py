@@ -82,6 +82,19 @@ def descent_without_zero_grad(params, loss_of, lr: float, steps: int) -> list[to
     return [p.detach().float() for p in params]
 
 
+def value_of(num: dict | None, what: str, thing: str = "value") -> float:
+    """Trusted side: the number a function returned, described by `number` (a 1-element tensor
+    is accepted here; suites check the float type on its own), or a `Mistake`."""
+    from grader.checks import Mistake
+
+    if num is None or num.get("value") is None:
+        kind = None if num is None else num.get("type")
+        if kind == "NoneType":
+            raise Mistake(f"{what} returned None: return the {thing}")
+        raise Mistake(f"{what} should return the {thing} as a number, but it returned a {kind}")
+    return num["value"]
+
+
 def tensor_of(desc: dict, what: str, shape=None, dtype: str | None = "torch.float32") -> torch.Tensor:
     """Trusted side: the values of a described tensor, or a `Mistake` saying what is wrong."""
     from grader.checks import Mistake

@@ -4,19 +4,10 @@ import torch
 import torch.nn.functional as F
 
 from grader.checks import Mistake, check, close, expect
+from grader.suites.common import value_of
 from grader.suites.exercise03_training_loop.probes import epoch_batches, step_batches
 
 # ---- trusted helpers ----
-
-def _value(num: dict | None, what: str) -> float:
-    """The number a function returned (a 1-element tensor is accepted here; see test_returns_floats)."""
-    if num is None or num.get("value") is None:
-        kind = None if num is None else num.get("type")
-        if kind == "NoneType":
-            raise Mistake(f"{what} returned None: return the value")
-        raise Mistake(f"{what} should be a Python float, but it is a {kind}")
-    return num["value"]
-
 
 def _loss_and_grads(params, x, y):
     """Cross-entropy of a linear classifier with these (weight, bias), and its gradients."""
@@ -157,7 +148,7 @@ def test_train_step_loss(student):
     """train_step returns the batch's loss, computed before the step"""
     got = student.run("train_step_trace")["calls"]
     for call, (x, y) in zip(got, step_batches()):
-        value = _value(call["loss"], "train_step")
+        value = value_of(call["loss"], "train_step")
         before, _ = _loss_and_grads(call["params_before"], x, y)
         if abs(value - before) <= 1e-4 * max(1.0, abs(before)):
             continue
@@ -187,8 +178,8 @@ def test_train_epoch_values(student, reference):
                                   where="train_epoch")
         raise Mistake(message or "the parameters after one epoch differ from one optimizer step per batch "
                       "on that batch's loss")
-    value = _value(got["result"], "train_epoch")
-    expected = _value(want["result"], "the reference's train_epoch")
+    value = value_of(got["result"], "train_epoch")
+    expected = value_of(want["result"], "the reference's train_epoch")
     if abs(value - expected) <= 1e-5 * max(1.0, abs(expected)):
         return
     losses, sizes = want["losses"], want["loss_sizes"]
@@ -229,7 +220,7 @@ def test_train_epoch_device(student):
 def test_loss_decrease(student):
     """A few epochs of train_epoch reduce the loss on a small classification task"""
     got = student.run("learn")
-    losses = [_value(n, "train_epoch") for n in got["losses"]]
+    losses = [value_of(n, "train_epoch") for n in got["losses"]]
     expect(got["final_loss"] < 0.5 * losses[0] and got["accuracy"] >= 0.9,
            f"training made little progress: the epoch loss went from {losses[0]:.3f} to {losses[-1]:.3f} "
            f"and the accuracy reached only {got['accuracy']:.2f}")
@@ -249,7 +240,7 @@ def test_evaluate_loss(student, reference):
     got = student.run("evaluate_trace")
     want = reference.run("evaluate_trace")
     expect(got["length"] == 2, "evaluate should return a pair (loss, accuracy)")
-    value = _value(got["loss"], "evaluate's loss")
+    value = value_of(got["loss"], "evaluate's loss")
     expected = want["loss"]["value"]
     if abs(value - expected) <= 1e-5 * max(1.0, abs(expected)):
         return
@@ -266,7 +257,7 @@ def test_evaluate_accuracy(student, reference):
     got = student.run("evaluate_trace")
     want = reference.run("evaluate_trace")
     expect(got["length"] == 2, "evaluate should return a pair (loss, accuracy)")
-    value = _value(got["accuracy"], "evaluate's accuracy")
+    value = value_of(got["accuracy"], "evaluate's accuracy")
     expected = want["accuracy"]["value"]
     if abs(value - expected) <= 1e-6:
         return

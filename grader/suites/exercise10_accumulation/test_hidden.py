@@ -4,6 +4,7 @@ import torch
 import torch.nn.functional as F
 
 from grader.checks import Mistake, check, close, expect
+from grader.suites.common import value_of
 from grader.suites.exercise10_accumulation.probes import (
     ONLINE_D, classification_examples, micro_batches, regression_examples)
 
@@ -12,16 +13,6 @@ TRAILING = (8, 3)   # 8 micro-batches, accum_steps 3: groups of 3, 3 and a trail
 MOMENTUM_RUNS = ((7, 3), (5, 1))  # groups 3, 3, 1; and accum_steps=1 (plain training)
 
 # ---- trusted helpers ----
-
-
-def _value(num: dict | None, what: str) -> float:
-    """The number a function returned (a 1-element tensor is accepted here; see the float check)."""
-    if num is None or num.get("value") is None:
-        kind = None if num is None else num.get("type")
-        if kind == "NoneType":
-            raise Mistake(f"{what} returned None: return the value")
-        raise Mistake(f"{what} should return a number, but it returned a {kind}")
-    return num["value"]
 
 
 def _linear_loss_and_grads(params, x, logits_to_loss):
@@ -345,7 +336,7 @@ def test_online_loss(student):
         for call, (x, y) in zip(got["calls"], examples):
             if call["result"] is None:
                 continue
-            value = _value(call["result"], "online_step")
+            value = value_of(call["result"], "online_step")
             before, _ = loss_and_grads(call["params_before"], x, y)
             if abs(value - before) <= 1e-4 * max(1.0, abs(before)):
                 continue

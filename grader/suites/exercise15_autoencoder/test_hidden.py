@@ -13,21 +13,11 @@ import math
 import torch
 
 from grader.checks import Mistake, check, close, expect
-from grader.suites.common import tensor_of
+from grader.suites.common import tensor_of, value_of
 from grader.suites.exercise15_autoencoder.probes import (
     CONFIGS, CORRUPT_STD, LEARN_STEPS, NOISE_STD, corrupt_input, denoise_batch, spy_reconstruct)
 
 # ---- trusted helpers ----
-
-
-def _value(num: dict | None, what: str) -> float:
-    """The number a function returned (a 1-element tensor is accepted here; see the float check)."""
-    if num is None or num.get("value") is None:
-        kind = None if num is None else num.get("type")
-        if kind == "NoneType":
-            raise Mistake(f"{what} returned None: return the loss")
-        raise Mistake(f"{what} should return the loss as a number, but it returned a {kind}")
-    return num["value"]
 
 
 def _shape(shape) -> str:
@@ -345,7 +335,7 @@ def test_denoising_loss(student):
     got = _trace(student)
     x = denoise_batch()
     for call in got["calls"]:
-        value = _value(call["result"], "denoising_step")
+        value = value_of(call["result"], "denoising_step", "loss")
         noisy = call["inputs"][0]
         true, _ = _loss_and_grads(call["params_before"], noisy, x)
         if _near(value, true):
