@@ -82,6 +82,55 @@ def descent_without_zero_grad(params, loss_of, lr: float, steps: int) -> list[to
     return [p.detach().float() for p in params]
 
 
+def diagnose_steps(who: str, unit: str, steps, true, grads_after=None, hint: str = "") -> str | None:
+    """Trusted side: what went wrong in the gradients optimizer.step() saw over consecutive calls
+    of `who` (one call per `unit`, e.g. "batch"), or None if they are right.
+
+    steps[i]: the gradient snapshots taken at each step() during call i; true[i]: the gradients
+    of call i's loss; grads_after[i], when known: the .grad left once call i returned.
+    """
+    from grader.checks import close
+
+    def same(a, b):
+        return close(a, b, rtol=1e-4, atol=1e-6)
+
+    def empty(grads):
+        return all(g is None or not bool(g.any()) for g in grads)
+
+    counts = [len(s) for s in steps]
+    if sum(counts) == 0:
+        return f"{who} never called optimizer.step(): update the parameters with the optimizer you were given"
+    if any(c != 1 for c in counts):
+        bad = next(c for c in counts if c != 1)
+        return f"{who} called optimizer.step() {bad} times for one {unit}; call it exactly once per {unit}"
+    seen = [s[0] for s in steps]
+    if all(empty(g) for g in seen):
+        if grads_after is None:
+            return ("optimizer.step() found no gradients, so the parameters never moved: the gradients "
+                    "were cleared between loss.backward() and optimizer.step(), or step ran before "
+                    "backward. The order is zero_grad, forward, loss, backward, step")
+        if all(same(a, t) for a, t in zip(grads_after, true)):
+            return ("optimizer.step() ran before loss.backward(): the step found no gradients and "
+                    "backward computed them only afterwards. Call loss.backward() first, then "
+                    "optimizer.step()")
+        return ("the gradients were cleared between loss.backward() and optimizer.step(), so the step "
+                "found none and the parameters never moved. Call optimizer.zero_grad() before the "
+                "forward pass (or after optimizer.step()), never between backward and step")
+    running, total = [], None
+    for t in true:
+        total = t if total is None else [a + b for a, b in zip(total, t)]
+        running.append(total)
+    if len(seen) > 1 and all(same(g, r) for g, r in zip(seen, running)):
+        return (f"the gradients were never cleared (no zero_grad): at each step they held the sum over "
+                f"every {unit} so far. Call optimizer.zero_grad() once per step")
+    if any(same(seen[i], true[i - 1]) for i in range(1, len(seen))) or empty(seen[0]):
+        return (f"optimizer.step() ran before loss.backward(): each step used the gradients left over "
+                f"from the previous {unit}. Call loss.backward() first, then optimizer.step()")
+    if all(same(g, t) for g, t in zip(seen, true)):
+        return None
+    return f"the gradients at optimizer.step() are not those of this {unit}'s loss" + (f": {hint}" if hint else "")
+
+
 def value_of(num: dict | None, what: str, thing: str = "value") -> float:
     """Trusted side: the number a function returned, described by `number` (a 1-element tensor
     is accepted here; suites check the float type on its own), or a `Mistake`."""

@@ -72,9 +72,9 @@ def _sweep(sandboxed: bool) -> int:
         left = _children()
         if not left:
             return sweep
-        for child in left:
+        for pid in left:
             try:
-                os.kill(child, signal.SIGKILL)
+                os.kill(pid, signal.SIGKILL)
             except OSError:
                 pass
         time.sleep(0.001 * (sweep + 1))

@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 
 from grader.checks import Mistake, check, close, expect
-from grader.suites.common import value_of
+from grader.suites.common import diagnose_steps, value_of
 from grader.suites.exercise03_training_loop.probes import epoch_batches, step_batches
 
 # ---- trusted helpers ----
@@ -19,55 +19,14 @@ def _loss_and_grads(params, x, y):
     return loss.item(), [gw.float(), gb.float()]
 
 
-def _empty(grads) -> bool:
-    return all(g is None or not bool(g.any()) for g in grads)
-
-
 def _same(a, b) -> bool:
     return close(a, b, rtol=1e-4, atol=1e-6)
 
 
-def _diagnose_steps(batches, params_before, steps, grads_after=None, where="train_step"):
-    """Name what went wrong in the gradients seen at optimizer.step(), or None if they look right.
-
-    steps[i] is the list of gradient snapshots taken at each step() during batch i.
-    grads_after[i] (when known) are the .grad left on the parameters once batch i was done.
-    """
-    counts = [len(s) for s in steps]
-    if sum(counts) == 0:
-        return (f"{where} never called optimizer.step(): update the parameters with the optimizer "
-                "you were given")
-    if any(c != 1 for c in counts):
-        bad = next(c for c in counts if c != 1)
-        return f"{where} called optimizer.step() {bad} times for one batch; call it exactly once per batch"
+def _steps_message(who, batches, params_before, steps, grads_after=None):
     true = [_loss_and_grads(p, x, y)[1] for p, (x, y) in zip(params_before, batches)]
-    seen = [s[0] for s in steps]
-    if all(_empty(g) for g in seen):
-        if grads_after is None:
-            return ("optimizer.step() found no gradients, so the parameters never moved: the gradients "
-                    "were cleared between loss.backward() and optimizer.step(), or step ran before "
-                    "backward. The order is zero_grad, forward, loss, backward, step")
-        if all(_same(a, t) for a, t in zip(grads_after, true)):
-            return ("optimizer.step() ran before loss.backward(): the step found no gradients and "
-                    "backward computed them only afterwards. Call loss.backward() first, then "
-                    "optimizer.step()")
-        return ("the gradients were cleared between loss.backward() and optimizer.step(), so the step "
-                "found none and the parameters never moved. Call optimizer.zero_grad() before the "
-                "forward pass (or after optimizer.step()), never between backward and step")
-    running, total = [], None
-    for t in true:
-        total = t if total is None else [a + b for a, b in zip(total, t)]
-        running.append(total)
-    if len(seen) > 1 and all(_same(g, r) for g, r in zip(seen, running)):
-        return ("the gradients were never cleared (no zero_grad): at each step they held the sum over "
-                "all batches so far. Call optimizer.zero_grad() once per step")
-    if any(_same(seen[i], true[i - 1]) for i in range(1, len(seen))) or _empty(seen[0]):
-        return ("optimizer.step() ran before loss.backward(): each step used the gradients left over "
-                "from the previous batch. Call loss.backward() first, then optimizer.step()")
-    if all(_same(g, t) for g, t in zip(seen, true)):
-        return None
-    return ("the gradients at optimizer.step() are not those of this batch's loss: compute "
-            "loss_fn(model(inputs), targets), call backward on it, then step")
+    return diagnose_steps(who, "batch", steps, true, grads_after,
+                          "compute loss_fn(model(inputs), targets), call backward on it, then step")
 
 
 def _devices_ok(seen: list, device: str) -> bool:
@@ -137,8 +96,8 @@ def test_train_step_gradients(student, reference):
           and all(_same(g["params_after"], w["params_after"]) for g, w in zip(got, want)))
     if ok:
         return
-    message = _diagnose_steps(step_batches(), [g["params_before"] for g in got], [g["steps"] for g in got],
-                              [g["grads_after"] for g in got])
+    message = _steps_message("train_step", step_batches(), [g["params_before"] for g in got],
+                             [g["steps"] for g in got], [g["grads_after"] for g in got])
     raise Mistake(message or "the parameters after train_step differ from one optimizer step on this "
                   "batch's loss")
 
@@ -174,8 +133,7 @@ def test_train_epoch_values(student, reference):
             raise Mistake(f"train_epoch ran the model {n_fwd} times, but the loader has {len(batches)} "
                           "batches: one forward pass and one step per batch")
         steps = [[s["grads"] for s in got["steps"] if s["batch"] == i] for i in range(len(batches))]
-        message = _diagnose_steps(batches, [f["params"] for f in got["forwards"]], steps,
-                                  where="train_epoch")
+        message = _steps_message("train_epoch", batches, [f["params"] for f in got["forwards"]], steps)
         raise Mistake(message or "the parameters after one epoch differ from one optimizer step per batch "
                       "on that batch's loss")
     value = value_of(got["result"], "train_epoch")

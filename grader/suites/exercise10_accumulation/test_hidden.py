@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 
 from grader.checks import Mistake, check, close, expect
-from grader.suites.common import value_of
+from grader.suites.common import diagnose_steps, value_of
 from grader.suites.exercise10_accumulation.probes import (
     ONLINE_D, classification_examples, micro_batches, regression_examples)
 
@@ -138,37 +138,6 @@ def _check_accumulation(student, reference, n_micro, accum, momentum=0.0):
                   f"accum_steps={accum}, {optimizer}) differ from one step per group on the concatenated group")
 
 
-def _diagnose_online(calls, true):
-    """Name what went wrong in the gradients online_step left at optimizer.step(), or None."""
-    counts = [len(c["steps"]) for c in calls]
-    if sum(counts) == 0:
-        return "online_step never called optimizer.step(): update the parameters with the optimizer you were given"
-    if any(c != 1 for c in counts):
-        bad = next(c for c in counts if c != 1)
-        return f"online_step called optimizer.step() {bad} times for one example; call it exactly once"
-    seen = [c["steps"][0] for c in calls]
-    if all(_empty(g) for g in seen):
-        if all(_same(c["grads_after"], t) for c, t in zip(calls, true)):
-            return ("optimizer.step() ran before loss.backward(): the step found no gradients and backward "
-                    "computed them only afterwards. Call loss.backward() first, then optimizer.step()")
-        return ("the gradients were cleared between loss.backward() and optimizer.step(), so the step found none: "
-                "call optimizer.zero_grad() before the forward pass (or after the step)")
-    running, total = [], None
-    for t in true:
-        total = t if total is None else _added(total, t)
-        running.append(total)
-    if len(seen) > 1 and all(_same(g, r) for g, r in zip(seen, running)):
-        return ("the gradients were never cleared (no zero_grad): at each step they held the sum over all examples "
-                "so far. Call optimizer.zero_grad() once per call")
-    if any(_same(seen[i], true[i - 1]) for i in range(1, len(seen))) or _empty(seen[0]):
-        return ("optimizer.step() ran before loss.backward(): each step used the gradients left over from the "
-                "previous example. Call loss.backward() first, then optimizer.step()")
-    if all(_same(g, t) for g, t in zip(seen, true)):
-        return None
-    return ("the gradients at optimizer.step() are not those of this example's loss, "
-            "loss_fn(model(x as a batch of one), y as a batch of one)")
-
-
 def _check_online(got, want, examples, loss_and_grads, task):
     ok = (len(got["calls"]) == len(want["calls"])
           and all(len(g["steps"]) == 1 and _same(g["steps"][0], w["steps"][0])
@@ -177,7 +146,9 @@ def _check_online(got, want, examples, loss_and_grads, task):
         return
     calls = got["calls"]
     true = [loss_and_grads(c["params_before"], x, y)[1] for c, (x, y) in zip(calls, examples)]
-    message = _diagnose_online(calls, true)
+    message = diagnose_steps("online_step", "example", [c["steps"] for c in calls], true,
+                             [c["grads_after"] for c in calls],
+                             "loss_fn(model(x as a batch of one), y as a batch of one)")
     raise Mistake(message or f"the parameters after online_step differ from one optimizer step on the example's "
                   f"loss ({task})")
 

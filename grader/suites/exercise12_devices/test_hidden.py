@@ -3,6 +3,7 @@
 import torch
 
 from grader.checks import Mistake, check, close, expect
+from grader.suites.common import diagnose_steps
 from grader.suites.exercise12_devices.probes import loss_of, step_batches
 
 # ---- trusted helpers: pick_device ----
@@ -140,44 +141,8 @@ def _loss_and_grads(params, inputs, targets):
     return loss.item(), [g.float() for g in grads]
 
 
-def _empty(grads) -> bool:
-    return all(g is None or not bool(g.any()) for g in grads)
-
-
 def _same(a, b) -> bool:
     return close(a, b, rtol=1e-4, atol=1e-6)
-
-
-def _diagnose_steps(calls) -> str:
-    """Name what went wrong in the gradients seen at optimizer.step() over consecutive calls."""
-    counts = [len(c["steps"]) for c in calls]
-    if sum(counts) == 0:
-        return "train_step never called optimizer.step(): update the parameters with the optimizer you were given"
-    if any(n != 1 for n in counts):
-        bad = next(n for n in counts if n != 1)
-        return f"train_step called optimizer.step() {bad} times for one batch; call it exactly once per call"
-    batches = step_batches("tuple")
-    true = [_loss_and_grads(c["params_before"], x, y)[1] for c, (x, y) in zip(calls, batches)]
-    seen = [c["steps"][0] for c in calls]
-    if all(_empty(g) for g in seen):
-        if all(_same(c["grads_after"], t) for c, t in zip(calls, true)):
-            return ("optimizer.step() ran before loss.backward(): the step found no gradients and backward "
-                    "computed them only afterwards. Call loss.backward() first, then optimizer.step()")
-        return ("optimizer.step() found no gradients, so the parameters never moved: the gradients were "
-                "cleared between loss.backward() and optimizer.step(). Call optimizer.zero_grad() before the "
-                "forward pass (or after optimizer.step()), never between backward and step")
-    running, total = [], None
-    for t in true:
-        total = t if total is None else [a + b for a, b in zip(total, t)]
-        running.append(total)
-    if all(_same(g, r) for g, r in zip(seen, running)):
-        return ("the gradients were never cleared (no zero_grad): at each step they held the sum over all "
-                "calls so far. Call optimizer.zero_grad() once per step")
-    if _empty(seen[0]) or any(_same(seen[i], true[i - 1]) for i in range(1, len(seen))):
-        return ("optimizer.step() ran before loss.backward(): each step used the gradients left over from the "
-                "previous call. Call loss.backward() first, then optimizer.step()")
-    return ("the gradients at optimizer.step() are not those of this batch's loss: compute "
-            "loss_fn(model(inputs), targets), call backward on it, then step")
 
 
 # ---- api ----
@@ -444,7 +409,13 @@ def test_train_step_gradients(student, reference):
               and all(_same(g["params_after"], w["params_after"]) for g, w in zip(got, want)))
         if not ok:
             where = "" if device == "cpu" else f" (on {device})"
-            raise Mistake(_diagnose_steps(got) + where)
+            true = [_loss_and_grads(c["params_before"], x, y)[1]
+                    for c, (x, y) in zip(got, step_batches("tuple"))]
+            message = diagnose_steps("train_step", "call", [c["steps"] for c in got], true,
+                                     [c["grads_after"] for c in got],
+                                     "compute loss_fn(model(inputs), targets), call backward on it, then step")
+            raise Mistake((message or "the parameters after train_step differ from one optimizer step on "
+                           "this batch's loss") + where)
 
 
 @check("values")

@@ -273,8 +273,8 @@ def test_ddp_weights(student, reference):
             _simulate(lambda e: [list(range(N))], init),
         "are those of the same shards every epoch: call sampler.set_epoch(epoch) each epoch":
             _simulate(lambda e: shards(0), init),
-        f"are those of SGD with half the learning rate: DDP already averages the gradients, do not divide "
-        f"the loss by world_size": _simulate(shards, init, lr=LR / WORLD),
+        "are those of SGD with half the learning rate: DDP already averages the gradients, do not divide "
+        "the loss by world_size": _simulate(shards, init, lr=LR / WORLD),
         f"are those of {EPOCHS - 1} steps: one step per epoch": _simulate(shards, init, steps=EPOCHS - 1),
         f"are those of {EPOCHS + 1} steps: one step per epoch": _simulate(shards, init, steps=EPOCHS + 1),
     }

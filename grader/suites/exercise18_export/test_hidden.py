@@ -137,7 +137,7 @@ def test_export_eval_outputs(student):
                           f"statistics) for a model given in {mode} mode: call model.eval() before "
                           "torch.export.export, then restore the mode the model was in")
         diff = (out.double() - want.double()).abs().max().item() if out.shape == want.shape else None
-        raise Mistake(f"the exported program's outputs differ from the model's eval-mode outputs"
+        raise Mistake("the exported program's outputs differ from the model's eval-mode outputs"
                       + (f" (largest difference {diff:.3g})" if diff is not None else
                          f" (shape {tuple(out.shape)}, expected {tuple(want.shape)})")
                       + ": export the model you were given, with the example input as it is")
