@@ -4,9 +4,23 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
+from enum import Enum
 
 SCHEMA_VERSION = 1
-STATUSES = ("passed", "failed", "error", "timeout", "not-run")
+
+
+class Status(str, Enum):
+    """A check's outcome. Only `GRADER_ERROR` is the grader's fault, never the student's."""
+
+    PASSED = "passed"
+    FAILED = "failed"  # the submission behaves wrongly
+    ERROR = "error"  # the submission raised, is missing a name, or could not be imported
+    TIMEOUT = "timeout"
+    NOT_RUN = "not-run"  # blocked: the submission's time budget was used up
+    GRADER_ERROR = "grader-error"  # a broken suite, a probe of the suite that raised, a missing reference
+
+    def __str__(self) -> str:
+        return self.value
 
 
 @dataclass
@@ -37,6 +51,12 @@ class Scorecard:
     notes: list[str] = field(default_factory=list)
     duration_s: float = 0.0
     graded_at: str = ""  # ISO 8601 UTC time the grading finished, e.g. 2025-01-31T12:00:00Z
+    grader_fault: str = ""  # teacher-facing: why grading itself failed, with tracebacks
+
+    @property
+    def grader_error(self) -> bool:
+        """Grading itself went wrong somewhere: the score is not the student's to keep."""
+        return bool(self.grader_fault) or any(c.status == Status.GRADER_ERROR for c in self.checks)
 
     @property
     def score(self) -> float:
@@ -70,6 +90,8 @@ class Scorecard:
             "max_score": self.max_score,
             "percent": round(self.percent, 2),
             "problem": self.problem,
+            "grader_error": self.grader_error,
+            "grader_fault": self.grader_fault,
             "sandboxed": self.sandboxed,
             "notes": list(self.notes),
             "duration_s": round(self.duration_s, 3),
@@ -88,7 +110,7 @@ class Scorecard:
         return cls(data["exercise"], data["title"], data["submission"], checks,
                    data["grader_version"], data.get("sandboxed", False), data.get("problem", ""),
                    list(data.get("notes", [])), data.get("duration_s", 0.0),
-                   data.get("graded_at", ""))
+                   data.get("graded_at", ""), data.get("grader_fault", ""))
 
     def stamp(self) -> "Scorecard":
         """Set `graded_at` to now (UTC) unless already set; returns self."""
