@@ -32,7 +32,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from grader import catalog  # noqa: E402
-from tests.harness import mutate  # noqa: E402
 
 GRADE = [sys.executable, "-m", "grader"]
 NAIVE = [sys.executable, "-m", "pytest", "grader/suites/exercise03_training_loop", "-q",
@@ -118,12 +117,10 @@ def stats(values: list[float]) -> dict:
 
 def make_class(folder: Path, n: int) -> None:
     """n students' exercise03 submissions: references, stubs, realistic mistakes, junk."""
-    from tests.cases import exercise03_training_loop as t03
-
     ex = catalog.get("exercise03")
     ref = ex.solution_path.read_text()
     variants = [ref, (ex.exercise_dir(ROOT) / ex.filename).read_text(), "def train_step(:\n"]
-    variants += [mutate(ref, *edits) for edits, _ in t03.MISTAKES.values()]
+    variants += [p.read_text() for p in sorted((ex.solution_path.parent / "mistakes").glob("*.py"))]
     for i in range(n):
         student = folder / f"student{i:03d}"
         student.mkdir(parents=True)

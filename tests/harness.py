@@ -47,21 +47,6 @@ def assert_full_marks(card: Scorecard) -> None:
     assert card.score == card.max_score, failures(card)
 
 
-def assert_loses_exactly(card: Scorecard, expected: dict[str, str]) -> None:
-    """The failing checks are exactly `expected`'s keys, each message containing its value."""
-    got = failures(card)
-    assert set(got) == set(expected), got
-    for check_id, fragment in expected.items():
-        assert fragment.lower() in got[check_id].lower(), (check_id, got[check_id])
-        assert "grader problem" not in got[check_id]
-
-
-def assert_every_check_has_a_mistake(card: Scorecard, mistakes: dict) -> None:
-    """Each check of the suite is failed by at least one listed mistake."""
-    covered = {check_id for _, expected in mistakes.values() for check_id in expected}
-    assert {c.id for c in card.checks} <= covered, {c.id for c in card.checks} - covered
-
-
 @pytest.fixture
 def grade_source(zygote, tmp_path):
     """grade_source(exercise_id, text_or_bytes, filename=None, limits=FAST_LIMITS) -> Scorecard."""

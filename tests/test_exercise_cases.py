@@ -1,41 +1,47 @@
-"""Every hidden check catches a realistic mistake, and correct solutions in other styles pass.
-
-The cases live in tests/cases/<exercise id>.py: MISTAKES maps a name to (edits of the
-reference, {check id: message fragment}) and ALTERNATIVES maps a name to code appended to
-the reference that redefines functions or classes in another style.
-"""
-
-import importlib
+"""Every exercise's kit judged by its hidden suite: the reference and every correct
+alternative get full marks, the stub 0, each realistic mistake loses exactly the checks
+its `# expect:` line names with messages that name it (solutions/<id>/mistakes/*.py,
+alternatives/*.py; see grader/kit.py), and every check is failed by some mistake."""
 
 import pytest
 
-from grader import catalog
-from tests.harness import (assert_every_check_has_a_mistake, assert_full_marks,
-                           assert_loses_exactly, mutate, reference_source)
+from grader import catalog, kit
+from grader.grading import grade
+from tests.harness import FAST_LIMITS, stub_path
 
 IDS = [ex.id for ex in catalog.exercises()]
-CASES = {ex_id: importlib.import_module(f"tests.cases.{ex_id}") for ex_id in IDS}
+CASES = {ex_id: kit.cases(catalog.get(ex_id), stub_path(ex_id)) for ex_id in IDS}
 
 
-def _params(attribute):
-    return [pytest.param(ex_id, name, id=f"{ex_id}-{name}")
-            for ex_id, cases in CASES.items() for name in getattr(cases, attribute)]
+def _params(kind):
+    return [pytest.param(ex_id, case, id=f"{ex_id}-{case.name}")
+            for ex_id, cases in CASES.items() for case in cases if case.kind == kind]
 
 
-@pytest.mark.parametrize("exercise_id, name", _params("MISTAKES"))
-def test_mistake_is_caught(exercise_id, name, grade_source):
-    edits, expected = CASES[exercise_id].MISTAKES[name]
-    card = grade_source(exercise_id, mutate(reference_source(exercise_id), *edits))
-    assert_loses_exactly(card, expected)
+@pytest.mark.parametrize("exercise_id, case", _params("mistake"))
+def test_mistake_is_caught(exercise_id, case, zygote):
+    assert case.expect, f"{case.path} has no `# expect:` line"
+    card = grade(catalog.get(exercise_id), case.path, zygote=zygote, limits=FAST_LIMITS)
+    assert not kit.judge(case, card)
 
 
-@pytest.mark.parametrize("exercise_id, name", _params("ALTERNATIVES"))
-def test_correct_alternative_gets_full_marks(exercise_id, name, grade_source):
-    alternative = CASES[exercise_id].ALTERNATIVES[name]
-    assert_full_marks(grade_source(exercise_id, reference_source(exercise_id) + alternative))
+@pytest.mark.parametrize("exercise_id, case", _params("alternative"))
+def test_correct_alternative_gets_full_marks(exercise_id, case, zygote):
+    card = grade(catalog.get(exercise_id), case.path, zygote=zygote, limits=FAST_LIMITS)
+    assert not kit.judge(case, card)
 
 
 @pytest.mark.parametrize("exercise_id", IDS)
 def test_every_check_has_a_mistake_and_an_alternative(exercise_id, reference_card):
-    assert CASES[exercise_id].ALTERNATIVES
-    assert_every_check_has_a_mistake(reference_card(exercise_id), CASES[exercise_id].MISTAKES)
+    cases = CASES[exercise_id]
+    assert any(case.kind == "alternative" for case in cases)
+    covered = set().union(*(case.expect or () for case in cases if case.kind == "mistake"))
+    unguarded = {c.id for c in reference_card(exercise_id).checks} - covered
+    assert not unguarded, f"no mistake fails {sorted(unguarded)}"
+
+
+def test_header_of_a_mistake_is_read():
+    expect, messages = kit.parse_header(
+        "# expect: a, b\n# message: a: zero_grad\n# message: any text: here\nimport torch\n# expect: c\n")
+    assert expect == {"a", "b"}
+    assert messages == (("a", "zero_grad"), ("", "any text: here"))

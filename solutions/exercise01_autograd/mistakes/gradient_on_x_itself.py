@@ -1,0 +1,36 @@
+# expect: gradient_leaves_x_alone, gradient_values
+# message: gradient_leaves_x_alone: switched on x.requires_grad
+# message: gradient_values: gradient of the
+"""Reference solution: exercise01_autograd."""
+
+import torch
+
+
+def gradient(f, x):
+    """Return df/dx at x (same shape as x), leaving x untouched; the result does not require grad."""
+    x.requires_grad_(True)
+    f(x).backward()
+    return x.grad
+
+
+def fit_line(x, y, lr=0.1, steps=100):
+    """Fit y ≈ w·x + b by gradient descent from w = b = 0; return (w, b, losses)."""
+    w = torch.zeros((), requires_grad=True)
+    b = torch.zeros((), requires_grad=True)
+    losses = []
+    for _ in range(steps):
+        loss = ((w * x + b - y) ** 2).mean()
+        losses.append(loss.item())
+        loss.backward()
+        with torch.no_grad():
+            w -= lr * w.grad
+            b -= lr * b.grad
+        w.grad = None
+        b.grad = None
+    return w.detach(), b.detach(), losses
+
+
+def predict_no_grad(model, x):
+    """model(x) computed without recording a graph."""
+    with torch.no_grad():
+        return model(x)

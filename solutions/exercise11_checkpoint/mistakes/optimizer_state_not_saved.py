@@ -1,0 +1,42 @@
+# expect: one_file_weights_only, resume_adam, resume_scheduler
+# message: one_file_weights_only: optimizer's state
+# message: resume_adam: optimizer had no state
+# message: resume_scheduler: optimizer had no state
+"""Reference solution: exercise11_checkpoint."""
+
+import os
+import tempfile
+
+import torch
+
+
+def save_checkpoint(path, model, optimizer, epoch, scheduler=None):
+    """Write the model's, optimizer's (and scheduler's) state_dicts and the epoch to path, atomically."""
+    checkpoint = {
+        "model": model.state_dict(),
+        "scheduler": None if scheduler is None else scheduler.state_dict(),
+        "epoch": epoch,
+    }
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp_path = tempfile.mkstemp(dir=folder, prefix=".checkpoint-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(checkpoint, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp_path, path)
+    except BaseException:
+        if os.path.exists(tmp_path):
+            os.remove(tmp_path)
+        raise
+
+
+def load_checkpoint(path, model, optimizer=None, scheduler=None, map_location="cpu"):
+    """Restore what save_checkpoint wrote into the objects given; returns the saved epoch."""
+    checkpoint = torch.load(path, map_location=map_location, weights_only=True)
+    model.load_state_dict(checkpoint["model"])
+    if optimizer is not None and "optimizer" in checkpoint:
+        optimizer.load_state_dict(checkpoint["optimizer"])
+    if scheduler is not None and checkpoint["scheduler"] is not None:
+        scheduler.load_state_dict(checkpoint["scheduler"])
+    return checkpoint["epoch"]

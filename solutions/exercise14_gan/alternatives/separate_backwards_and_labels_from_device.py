@@ -1,0 +1,50 @@
+"""Reference solution: exercise14_gan."""
+
+import torch
+
+
+def discriminator_step(G, D, real, z, opt_D, loss_fn):
+    """One update of D: real samples labelled 1, detached fakes G(z) labelled 0; returns the loss."""
+    opt_D.zero_grad()
+    fake = G(z).detach()  # no graph back into G: this step trains D only
+    real_logits = D(real)
+    fake_logits = D(fake)
+    loss = (loss_fn(real_logits, torch.ones_like(real_logits))
+            + loss_fn(fake_logits, torch.zeros_like(fake_logits)))
+    loss.backward()
+    opt_D.step()
+    return loss.item()
+
+
+def generator_step(G, D, z, opt_G, loss_fn):
+    """One update of G with the non-saturating loss: D(G(z)) labelled 1; returns the loss."""
+    opt_G.zero_grad()
+    logits = D(G(z))
+    loss = loss_fn(logits, torch.ones_like(logits))
+    loss.backward()  # also fills D's .grad; only opt_G steps, so D does not change
+    opt_G.step()
+    return loss.item()
+
+def discriminator_step(G, D, real, z, opt_D, loss_fn):
+    opt_D.zero_grad()
+    pred_real = D(real)
+    loss_real = loss_fn(pred_real, torch.ones(pred_real.shape, device=real.device))
+    loss_real.backward()
+    pred_fake = D(G(z).detach())
+    loss_fake = loss_fn(pred_fake, torch.zeros(pred_fake.shape, device=real.device))
+    loss_fake.backward()
+    opt_D.step()
+    return loss_real.item() + loss_fake.item()
+
+
+def generator_step(G, D, z, opt_G, loss_fn):
+    for p in G.parameters():
+        p.grad = None
+    fake = G(z)
+    pred = D(fake).view(-1, 1)
+    target = torch.ones_like(pred)
+    err = loss_fn(pred, target)
+    err.backward()
+    D.zero_grad()
+    opt_G.step()
+    return err.item()

@@ -1,0 +1,30 @@
+# expect: discriminator_loss, discriminator_gradients, labels_device, learns
+# message: discriminator_loss: mean of the two terms
+# message: discriminator_gradients: mean of the two terms
+# message: labels_device: never on a fixed device
+# message: learns: did not learn
+"""Reference solution: exercise14_gan."""
+
+import torch
+
+
+def discriminator_step(G, D, real, z, opt_D, loss_fn):
+    """One update of D: real samples labelled 1, detached fakes G(z) labelled 0; returns the loss."""
+    opt_D.zero_grad()
+    fake = G(z).detach()  # no graph back into G: this step trains D only
+    logits = D(torch.cat([real, fake]))
+    labels = torch.cat([torch.ones(len(real), 1), torch.zeros(len(fake), 1)])
+    loss = loss_fn(logits, labels)
+    loss.backward()
+    opt_D.step()
+    return loss.item()
+
+
+def generator_step(G, D, z, opt_G, loss_fn):
+    """One update of G with the non-saturating loss: D(G(z)) labelled 1; returns the loss."""
+    opt_G.zero_grad()
+    logits = D(G(z))
+    loss = loss_fn(logits, torch.ones_like(logits))
+    loss.backward()  # also fills D's .grad; only opt_G steps, so D does not change
+    opt_G.step()
+    return loss.item()
