@@ -1,5 +1,6 @@
 """Helpers shared by hidden suites. In the worker: `describe`, `number`, `RecordingSGD`,
-`warm_optimizers` and the `cuda_available` probe; in the grader: the rest."""
+`autograd_facts`, `device_attempt`, `warm_optimizers` and the `cuda_available` probe; in the
+grader: the rest."""
 
 import torch
 
@@ -17,6 +18,31 @@ def warm_optimizers():
 def cuda_available(mod):
     """A probe: whether the worker sees CUDA (device checks then run there too)."""
     return torch.cuda.is_available()
+
+
+def autograd_facts(out):
+    """For a spy's forward, given what it computed: whether autograd recorded a graph for `out`,
+    and the grad and inference modes in force."""
+    return {"graph": isinstance(out, torch.Tensor) and out.grad_fn is not None,
+            "grad_enabled": torch.is_grad_enabled(),
+            "inference_mode": torch.is_inference_mode_enabled()}
+
+
+def device_attempt(fn):
+    """Run `fn()` for a device check: (its result, None) or (None, the error as one line)."""
+    try:
+        return fn(), None
+    except NotImplementedError as exc:
+        if "TODO" in str(exc):  # an unfinished stub is not a finding
+            raise
+        return None, _one_line(exc)
+    except Exception as exc:
+        return None, _one_line(exc)
+
+
+def _one_line(exc):
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0][:200]}" if lines else type(exc).__name__
 
 
 def _recorded(t):
@@ -129,6 +155,27 @@ def diagnose_steps(who: str, unit: str, steps, true, grads_after=None, hint: str
     if all(same(g, t) for g, t in zip(seen, true)):
         return None
     return f"the gradients at optimizer.step() are not those of this {unit}'s loss" + (f": {hint}" if hint else "")
+
+
+def graph_mistake(facts, who: str, returned_graph=None) -> str | None:
+    """Trusted side: what is wrong when some forward seen by a spy (`autograd_facts`) recorded a
+    graph, or None. `returned_graph` False: what the function returned carried no graph."""
+    if not any(f["graph"] for f in facts):
+        return None
+    after = (" and detached the result only afterwards, which does not undo it" if returned_graph is False
+             else "")
+    return (f"{who} ran the model with autograd recording a graph{after}: run the forward pass inside "
+            "`with torch.no_grad():` (or torch.inference_mode()) so that no graph is built")
+
+
+VALUE_READS = ("cannot be called on meta", "copy out of meta", "meta device type tensor to numpy",
+               "data-independent")
+
+
+def mixed_devices(error: str | None) -> bool:
+    """Trusted side: whether an error from `device_attempt` says tensors on two devices met (not that
+    the meta device, which has no values, could not give one)."""
+    return bool(error) and "device" in error.lower() and not any(m in error for m in VALUE_READS)
 
 
 def value_of(num: dict | None, what: str, thing: str = "value") -> float:

@@ -3,7 +3,7 @@
 import torch
 from torch import nn
 
-from grader.suites.common import describe
+from grader.suites.common import autograd_facts, describe
 
 
 def _cubic(x):
@@ -65,11 +65,25 @@ def fit_line_defaults(mod):
     return {"w": describe(w), "b": describe(b), "n_losses": len(losses)}
 
 
+class Spy(nn.Module):
+    """Wraps a module; records at every forward whether autograd recorded a graph."""
+
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+        self.facts = []
+
+    def forward(self, x):
+        out = self.inner(x)
+        self.facts.append(autograd_facts(out))
+        return out
+
+
 def predict_call(mod):
     torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(3, 5), nn.Tanh(), nn.Linear(5, 2))
+    model = Spy(nn.Sequential(nn.Linear(3, 5), nn.Tanh(), nn.Linear(5, 2)))
     x = torch.randn(4, 3)
     out = mod.predict_no_grad(model, x)
     return {"out": describe(out), "grad_enabled_after": torch.is_grad_enabled(),
             "params_require_grad": all(p.requires_grad for p in model.parameters()),
-            "training": model.training}
+            "training": model.training, "facts": model.facts}

@@ -3,7 +3,7 @@
 import torch
 
 from grader.checks import Mistake, check, close, expect, expect_close
-from grader.suites.common import descent_without_zero_grad, tensor_of
+from grader.suites.common import descent_without_zero_grad, graph_mistake, tensor_of
 
 CASES = [("cubic", False, False), ("wavy", False, False), ("wavy", True, True)]
 
@@ -24,6 +24,10 @@ def test_gradient_values(student, reference):
         got = student.run("gradient_call", fn=fn, requires_grad=rg, with_grad=wg)
         want = reference.run("gradient_call", fn=fn, requires_grad=rg, with_grad=wg)
         values = tensor_of(got["result"], "the gradient", shape=want["result"]["shape"])
+        if wg and close(values, want["result"]["values"] + 7.0):
+            raise Mistake(f"gradient of the `{fn}` test function came out as the caller's old x.grad (7s) plus "
+                          "df/dx: backward accumulated into x.grad. Differentiate a detached copy of x, or use "
+                          "torch.autograd.grad, and leave x.grad alone")
         expect_close(values, want["result"]["values"], f"gradient of the `{fn}` test function is wrong")
 
 
@@ -123,8 +127,11 @@ def test_predict_no_grad(student, reference):
     want = reference.run("predict_call")
     values = tensor_of(got["out"], "the prediction", shape=[4, 2])
     expect_close(values, want["out"]["values"], "predict_no_grad should return exactly model(x)")
-    expect(not got["out"]["has_graph"] and not got["out"]["requires_grad"],
-           "the prediction still carries a graph (grad_fn); compute it inside torch.no_grad()")
+    expect(got["facts"], "predict_no_grad never called the model")
+    returned_graph = got["out"]["has_graph"] or got["out"]["requires_grad"]
+    message = graph_mistake(got["facts"], "predict_no_grad", returned_graph)
+    expect(message is None and not returned_graph,
+           message or "the prediction still carries a graph (grad_fn); compute it inside torch.no_grad()")
     expect(got["grad_enabled_after"],
            "autograd is still switched off after predict_no_grad; use `with torch.no_grad():` "
            "so it is restored")
