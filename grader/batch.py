@@ -1,9 +1,11 @@
 """Grade a whole class: every submission × exercise, in parallel, into a results folder.
 
     SUBMISSIONS/                      OUT/
-      alice/        (a folder,          gradebook.csv     one row per student
-      bob.zip        a zip,             summary.md/.json  distributions, the checks that fail most
-      carol.ipynb    or one file)       histogram.png     total scores (when matplotlib is there)
+      alice/        (a folder,          plan.json         shard i/N of which planned tasks
+      bob.zip        a zip,             gradebook.csv     one row per student
+      carol.ipynb    or one file)       summary.md/.json  distributions, problems, mistakes
+                                        report.html       the class report, offline
+                                        histogram.png     total scores (when matplotlib is there)
                                         scorecards/<student>/<exercise id>.json and .md
 
 Also understood: a GitHub Classroom download (`gh classroom clone student-repos` makes
@@ -16,7 +18,8 @@ same code path as `grade exercise03`. The parent assigns one task at a time, wri
 scorecard atomically as it arrives, stops a grading process that overruns a generous
 deadline or dies (that task gets an error scorecard, everyone else carries on), and on
 Ctrl-C stops the processes and keeps what is done. Reports are built from the scorecards
-on disk alone, so `--resume`, shards and `merge` give the same gradebook as one run.
+on disk and the plan, so `--resume`, shards and `merge` give the same gradebook as one run.
+Which planned tasks finished is never recorded: a scorecard on disk is a finished task.
 """
 
 from __future__ import annotations
@@ -34,13 +37,13 @@ import tempfile
 import time
 import zipfile
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable
 
 import grader
 from grader import catalog
-from grader.render import gradebook, markdown
+from grader.render import gradebook, markdown, report_html
 from grader.scorecard import Scorecard
 from grader.submission import locate
 from grader.worker.limits import Limits
@@ -337,6 +340,78 @@ def plan(students: list[Student], exercise_ids: list[str] | None = None) -> list
     return tasks
 
 
+PLAN_FILE = "plan.json"
+
+
+def reference_fingerprint() -> str:
+    """Names the reference results the checks compare against ('' until the pack has one)."""
+    return ""
+
+
+@dataclass
+class Plan:
+    """What a batch output is meant to hold: the whole run's planned tasks (student →
+    exercise ids), which shard of it this folder grades, and what grades it.
+
+    plan.json also lists the whole run's exercises and this shard's students, for people;
+    they are derived from `tasks` and never read back.
+    """
+
+    tasks: dict[str, list[str]]
+    shard: tuple[int, int] = (1, 1)
+    grader_version: str = grader.__version__
+    reference: str = field(default_factory=reference_fingerprint)
+    gaps: list[str] = field(default_factory=list)  # what a merge with --allow-partial accepted
+
+    @classmethod
+    def of(cls, tasks: list[Task], shard: tuple[int, int]) -> "Plan":
+        planned: dict[str, list[str]] = {}
+        for t in tasks:
+            planned.setdefault(t.student, []).append(t.exercise)
+        return cls({s: sorted(planned[s]) for s in sorted(planned)}, shard)
+
+    @property
+    def students(self) -> list[str]:
+        """This shard's students."""
+        return sorted(shard_of(list(self.tasks), *self.shard))
+
+    def mine(self) -> list[tuple[str, str]]:
+        """This shard's planned (student, exercise) tasks."""
+        return [(s, e) for s in self.students for e in self.tasks[s]]
+
+    def difference(self, other: "Plan") -> str:
+        """The first way `other` is a different plan from this one, in words, or ''."""
+        if self.shard != other.shard:
+            return f"shard {other.shard[0]}/{other.shard[1]}, not {self.shard[0]}/{self.shard[1]}"
+        if self.tasks != other.tasks:
+            return "other students or exercises"
+        if self.grader_version != other.grader_version:
+            return f"grader {other.grader_version}, not {self.grader_version}"
+        if self.reference != other.reference:
+            return f"reference results {other.reference or '(none)'}, not {self.reference or '(none)'}"
+        return ""
+
+    def to_json(self) -> str:
+        data = {"schema_version": 1, "shard": f"{self.shard[0]}/{self.shard[1]}",
+                "grader_version": self.grader_version, "reference_fingerprint": self.reference,
+                "exercises": sorted({e for ids in self.tasks.values() for e in ids}),
+                "students": self.students, "tasks": self.tasks}
+        if self.gaps:
+            data["gaps"] = self.gaps
+        return json.dumps(data, indent=1, ensure_ascii=False) + "\n"
+
+
+def read_plan(out: Path) -> Plan | None:
+    """The plan of the batch output `out`, or None where it has none (an older output)."""
+    try:
+        data = json.loads((Path(out) / PLAN_FILE).read_text(encoding="utf-8"))
+        return Plan({s: list(ids) for s, ids in data["tasks"].items()},
+                    parse_shard(data["shard"]), data["grader_version"],
+                    data["reference_fingerprint"], list(data.get("gaps", [])))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, BatchError):
+        return None
+
+
 # ------------------------------------------------------------------ grading one task
 
 
@@ -355,13 +430,14 @@ def _relabel(card: Scorecard, root: str, label: str) -> Scorecard:
 
 
 def problem_card(task: Task, problem: str) -> Scorecard:
-    """A scorecard for a task the grader could not finish; it scores 0."""
+    """A scorecard for a task the grader could not finish: it scores 0 and is flagged as the
+    grader's fault (to regrade)."""
     try:
         title = catalog.get(task.exercise).title
     except catalog.UnknownExercise:
         title = task.exercise
     return Scorecard(task.exercise, title, task.label, [], grader.__version__,
-                     problem=problem).stamp()
+                     problem=problem, grader_fault=problem).stamp()
 
 
 def grade_task(task: Task, zygote, limits: Limits) -> Scorecard:
@@ -442,10 +518,11 @@ def write_card(out: Path, student: str, card: Scorecard) -> None:
     _write_atomic(path, json_format.render(card))
 
 
-def is_done(out: Path, task: Task) -> bool:
-    path = card_path(out, task.student, task.exercise)
+def is_done(out: Path, student: str, exercise: str) -> bool:
+    """`out` holds the scorecard of this task."""
+    path = card_path(out, student, exercise)
     try:
-        return json.loads(path.read_text()).get("exercise") == task.exercise
+        return json.loads(path.read_text()).get("exercise") == exercise
     except (OSError, ValueError, AttributeError):
         return False
 
@@ -454,10 +531,15 @@ def is_done(out: Path, task: Task) -> bool:
 
 
 class PlainProgress:
-    """One line per finished task, for logs and pipes."""
+    """One line per finished task, for logs and pipes; when none has finished for `QUIET_S`
+    seconds, a line naming the submissions in flight and how long each has run."""
 
-    def __init__(self, total: int, stream=None):
-        self.total, self.done, self.stream = total, 0, stream or sys.stdout
+    QUIET_S = 30.0
+
+    def __init__(self, total: int, done: int = 0, stream=None):
+        self.total, self.done, self.stream = total, done, stream or sys.stdout
+        self.started: dict[Task, float] = {}  # in flight → when it started (monotonic)
+        self.quiet_since = time.monotonic()
 
     def __enter__(self):
         return self
@@ -465,17 +547,37 @@ class PlainProgress:
     def __exit__(self, *exc):
         return False
 
+    def in_flight(self) -> list[str]:
+        """'student exercise (N s)' for each task in flight, longest running first."""
+        now = time.monotonic()
+        started = self.started.copy()  # a display thread may read while the pool writes
+        return [f"{t.student} {t.exercise} ({now - since:.0f} s)"
+                for t, since in sorted(started.items(), key=lambda kv: kv[1])]
+
+    def start(self, task: Task) -> None:
+        self.started[task] = time.monotonic()
+
     def advance(self, task: Task, card: Scorecard) -> None:
+        self.started.pop(task, None)
         self.done += 1
+        self.quiet_since = time.monotonic()
         tail = f" — {card.problem}" if card.problem else ""
         print(f"[{self.done}/{self.total}] {task.student} {task.exercise}: "
               f"{card.score:g}/{card.max_score:g}{tail}", file=self.stream, flush=True)
 
+    def poll(self) -> None:
+        if self.started and time.monotonic() - self.quiet_since >= self.QUIET_S:
+            self.quiet_since = time.monotonic()
+            print(f"[{self.done}/{self.total}] still grading: {', '.join(self.in_flight())}",
+                  file=self.stream, flush=True)
 
-class RichProgress:
-    """A bar with done/total, rate and time left, for a terminal."""
 
-    def __init__(self, total: int):
+class RichProgress(PlainProgress):
+    """A bar with done/total, rate and time left, and under it the submissions in flight
+    with how long each has run, for a terminal."""
+
+    def __init__(self, total: int, done: int = 0, console=None):
+        super().__init__(total, done)
         from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn,
                                    TextColumn, TimeElapsedColumn, TimeRemainingColumn)
         from rich.text import Text
@@ -484,10 +586,18 @@ class RichProgress:
             def render(self, task):
                 return Text(f"{task.speed:.2f}/s" if task.speed else "–/s", style="cyan")
 
-        self.progress = Progress(TextColumn("[bold]grading"), BarColumn(), MofNCompleteColumn(),
-                                 Rate(), TimeElapsedColumn(), TextColumn("ETA"),
-                                 TimeRemainingColumn(), TextColumn("{task.description}"))
-        self.task = self.progress.add_task("", total=total)
+        bar = self
+
+        class Live(Progress):
+            def get_renderables(self):
+                yield self.make_tasks_table(self.tasks)
+                for line in bar.in_flight():
+                    yield Text(f"  grading {line}", style="dim")
+
+        self.progress = Live(TextColumn("[bold]grading"), BarColumn(), MofNCompleteColumn(),
+                             Rate(), TimeElapsedColumn(), TextColumn("ETA"),
+                             TimeRemainingColumn(), console=console)
+        self.task = self.progress.add_task("", total=total, completed=done)
 
     def __enter__(self):
         self.progress.start()
@@ -498,13 +608,17 @@ class RichProgress:
         return False
 
     def advance(self, task: Task, card: Scorecard) -> None:
-        self.progress.update(self.task, advance=1, description=f"{task.student} {card.score:g}/"
-                             f"{card.max_score:g}")
+        self.started.pop(task, None)
+        self.done += 1
+        self.progress.update(self.task, advance=1)
+
+    def poll(self) -> None:
+        """Nothing to do: the display refreshes itself."""
 
 
-def make_progress(total: int, stream=None):
+def make_progress(total: int, done: int = 0, stream=None):
     stream = stream or sys.stdout
-    return RichProgress(total) if stream.isatty() else PlainProgress(total, stream)
+    return RichProgress(total, done) if stream.isatty() else PlainProgress(total, done, stream)
 
 
 # ------------------------------------------------------------------ the pool
@@ -525,8 +639,10 @@ def task_deadline(limits: Limits) -> float:
 
 
 def grade_tasks(tasks: list[Task], on_done: Callable[[Task, Scorecard], None], *,
-                jobs: int, limits: Limits) -> None:
-    """Grade `tasks` over `jobs` processes, calling `on_done` in this process as each ends.
+                jobs: int, limits: Limits, on_start: Callable[[Task], None] = lambda task: None,
+                on_wait: Callable[[], None] = lambda: None) -> None:
+    """Grade `tasks` over `jobs` processes, calling in this process `on_start` as each is
+    handed out, `on_done` as each ends, and `on_wait` at least once a second.
 
     KeyboardInterrupt propagates after the processes are stopped.
     """
@@ -571,8 +687,10 @@ def grade_tasks(tasks: list[Task], on_done: Callable[[Task, Scorecard], None], *
                 if s.ready and s.task is None and pending:
                     s.task, s.started = pending.popleft(), time.monotonic()
                     s.conn.send(s.task)
+                    on_start(s.task)
             waitables = [s.conn for s in slots] + [s.proc.sentinel for s in slots]
             ready = multiprocessing.connection.wait(waitables, timeout=1.0)
+            on_wait()
             now = time.monotonic()
             for s in list(slots):
                 if s.conn in ready:
@@ -651,9 +769,13 @@ class BatchResult:
 
 def run_batch(submissions: Path, out: Path, *, exercises: list[str] | None = None,
               jobs: int | None = None, resume: bool = False, shard: str | None = None,
-              limits: Limits = Limits(), progress: Callable[[int], object] | None = None,
+              limits: Limits = Limits(), progress: Callable[[int, int], object] | None = None,
               ) -> BatchResult:
-    """Grade every submission × exercise in `submissions` into `out`. See the module doc."""
+    """Grade every submission × exercise in `submissions` into `out`. See the module doc.
+
+    `progress(total, done)` makes the display; `--resume` refuses a plan that differs from
+    the one `out` records.
+    """
     start = time.monotonic()
     out = Path(out)
     existing = list((out / "scorecards").glob("*/*.json")) if (out / "scorecards").is_dir() else []
@@ -667,15 +789,18 @@ def run_batch(submissions: Path, out: Path, *, exercises: list[str] | None = Non
             raise BatchError(f"no submissions in {submissions} (expected one folder, zip, "
                              ".py or .ipynb per student)")
         tasks = plan(students, exercises)
-        if shard:
-            index, count = parse_shard(shard)
-            mine = shard_of([s.id for s in students], index, count)
-            tasks = [t for t in tasks if t.student in mine]
-        todo = [t for t in tasks if not (resume and is_done(out, t))]
+        planned = Plan.of(tasks, parse_shard(shard) if shard else (1, 1))
+        recorded = read_plan(out) if resume else None
+        if recorded and (diff := recorded.difference(planned)):
+            raise BatchError(f"--resume: this run is not the one planned in {out / PLAN_FILE} "
+                             f"({diff}); choose an empty --out folder for it")
+        mine = set(planned.students)
+        tasks = [t for t in tasks if t.student in mine]
+        todo = [t for t in tasks if not (resume and is_done(out, t.student, t.exercise))]
         out.mkdir(parents=True, exist_ok=True)
-        result = BatchResult(out, len(tasks), 0, len(tasks) - len(todo),
-                             students=len({t.student for t in tasks}))
-        bar = (progress or make_progress)(len(todo))
+        _write_atomic(out / PLAN_FILE, planned.to_json())
+        result = BatchResult(out, len(tasks), 0, len(tasks) - len(todo), students=len(mine))
+        bar = (progress or make_progress)(len(tasks), len(tasks) - len(todo))
 
         def done(task: Task, card: Scorecard) -> None:
             write_card(out, task.student, card)
@@ -684,7 +809,8 @@ def run_batch(submissions: Path, out: Path, *, exercises: list[str] | None = Non
 
         try:
             with bar:
-                grade_tasks(todo, done, jobs=jobs, limits=limits)
+                grade_tasks(todo, done, jobs=jobs, limits=limits, on_start=bar.start,
+                            on_wait=bar.poll)
         except KeyboardInterrupt:
             result.interrupted = True
     result.reports = write_reports(out)
@@ -692,26 +818,89 @@ def run_batch(submissions: Path, out: Path, *, exercises: list[str] | None = Non
     return result
 
 
-def merge(outputs: list[Path], out: Path) -> dict:
-    """Combine shard outputs into `out`: their scorecards, then fresh reports."""
+class MergeRefused(BatchError):
+    """The folders are not every shard of one plan, each complete; `gaps` says how."""
+
+    def __init__(self, gaps: list[str]):
+        super().__init__(f"{len(gaps)} gaps in the shards to merge")
+        self.gaps = gaps
+
+
+def merge_gaps(outputs: list[Path]) -> tuple[list[str], Plan | None]:
+    """One line per way `outputs` fall short of being every shard of one plan, each with all
+    its planned scorecards; and the plan of the whole run they share (the first found), None
+    when none has a plan."""
+    gaps: list[str] = []
+    plans: list[tuple[Path, Plan]] = []
+    for source in outputs:
+        if (found := read_plan(source)) is None:
+            gaps.append(f"{source}: no readable {PLAN_FILE} (not a batch output, or one made by "
+                        "an older grader); grade that shard again")
+        else:
+            plans.append((source, found))
+    if not plans:
+        return gaps, None
+    first_source, first = plans[0]
+    count = first.shard[1]
+    shards: dict[int, list[Path]] = {}
+    for source, p in plans:
+        if p.shard[1] != count:
+            gaps.append(f"{source} is not a shard of the same run as {first_source}: split in "
+                        f"{p.shard[1]} shards, not {count}")
+            continue
+        shards.setdefault(p.shard[0], []).append(source)
+        if diff := first.difference(replace(p, shard=first.shard)):
+            gaps.append(f"{source} is not a shard of the same run as {first_source}: {diff}")
+            continue
+        gaps += [f"{source}: no scorecard for {s} × {e}" for s, e in p.mine()
+                 if not is_done(source, s, e)]
+    for index in range(1, count + 1):
+        given = shards.get(index, [])
+        if not given:
+            students = sorted(shard_of(list(first.tasks), index, count))
+            gaps.append(f"shard {index}/{count} is missing ({len(students)} students: "
+                        f"{', '.join(students[:5])}{', ...' if len(students) > 5 else ''})")
+        elif len(given) > 1:
+            gaps.append(f"shard {index}/{count} is given {len(given)} times: "
+                        f"{', '.join(map(str, given))}")
+    folders: dict[str, list[Path]] = {}
+    for source in outputs:
+        for student in sorted({p.parent.name for p in (Path(source) / "scorecards").glob("*/*.json")}):
+            folders.setdefault(student, []).append(source)
+    gaps += [f"{student} is in more than one shard: {', '.join(map(str, given))}"
+             for student, given in sorted(folders.items()) if len(given) > 1]
+    tasks: dict[str, list[str]] = {}
+    for _, p in plans:
+        tasks = {**p.tasks, **tasks}
+    return gaps, Plan(dict(sorted(tasks.items())), (1, 1), first.grader_version, first.reference)
+
+
+def merge(outputs: list[Path], out: Path, *, allow_partial: bool = False) -> dict:
+    """Combine the shard outputs into `out`: their scorecards, the run's plan, fresh reports.
+
+    Raises MergeRefused unless `outputs` are every shard of one plan, each complete; with
+    `allow_partial` merges anyway (a student in two shards: the first folder given wins)
+    and the reports mark the gaps.
+    """
     out = Path(out)
-    seen: dict[Path, Path] = {}
+    gaps, whole = merge_gaps([Path(o) for o in outputs])
+    if gaps and not allow_partial:
+        raise MergeRefused(gaps)
+    copied: set[Path] = set()
     for source in outputs:
         folder = Path(source) / "scorecards"
-        if not folder.is_dir():
-            raise BatchError(f"{source} holds no scorecards/ folder (is it a batch output?)")
         for card in sorted(folder.glob("*/*.json")):
             rel = card.relative_to(folder)
-            if rel in seen and seen[rel].read_bytes() != card.read_bytes():
-                raise BatchError(f"{rel} differs between {seen[rel].parent.parent.parent} and "
-                                 f"{source}; grade that student in one shard only")
-            seen[rel] = card
             target = out / "scorecards" / rel
-            if target.resolve() != card.resolve():
+            if rel not in copied and target.resolve() != card.resolve():
                 md = card.with_suffix(".md")
                 if md.is_file():
                     _write_atomic(target.with_suffix(".md"), md.read_text(encoding="utf-8"))
                 _write_atomic(target, card.read_text(encoding="utf-8"))
+            copied.add(rel)
+    whole = whole or Plan({s: sorted(per) for s, per in sorted(load_cards(out).items())})
+    whole.gaps = gaps
+    _write_atomic(out / PLAN_FILE, whole.to_json())
     return write_reports(out)
 
 
@@ -730,37 +919,64 @@ def load_cards(out: Path) -> dict[str, dict[str, Scorecard]]:
     return cards
 
 
-def histogram(cards: dict[str, dict[str, Scorecard]], max_total: float, path: Path) -> bool:
-    """A PNG of total scores, when matplotlib is installed (the `plot` extra)."""
+def histogram_figure(summary: dict):
+    """A bar chart of the class's total scores in the summary's bins, or None without
+    matplotlib (the `plot` extra) or scores."""
+    total = summary["total"]
+    if not total.get("count"):
+        return None
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        from matplotlib.ticker import MaxNLocator
     except Exception:
-        return False
-    totals = [sum(c.score for c in per.values()) for per in cards.values()]
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.hist(totals, bins=min(20, max(5, len(set(totals)))), range=(0, max_total or None),
-            color="#4c72b0", edgecolor="white")
-    ax.set_xlabel(f"total score (of {gradebook.num(max_total)})")
+        return None
+    people = gradebook.people
+    labels, counts = list(total["distribution"]), list(total["distribution"].values())
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    bars = ax.bar(range(len(labels)), counts, color="#4c72b0", edgecolor="white")
+    ax.bar_label(bars, labels=[str(c) if c else "" for c in counts])
+    ax.set_xticks(range(len(labels)), labels, rotation=40, ha="right", fontsize=8)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylim(0, max(counts) + 1)
+    ax.set_xlabel(f"total score, as a share of {people(total['max_score'])} points")
     ax.set_ylabel("students")
-    ax.set_title(f"{len(totals)} students")
+    ax.set_title(f"{total['count']} students: mean {people(total['mean'])}, median "
+                 f"{people(total['median'])} of {people(total['max_score'])}")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return True
+    return fig
+
+
+def class_view(out: Path) -> tuple[dict[str, dict[str, Scorecard]], dict]:
+    """The scorecards in `out` and their summary, with the planned ones that are missing."""
+    cards = load_cards(out)
+    planned = read_plan(out)
+    missing = [(s, e) for s, e in planned.mine() if e not in cards.get(s, {})] if planned else []
+    return cards, gradebook.summarize(cards, missing, planned.gaps if planned else [])
+
+
+def write_report(out: Path, path: Path) -> dict:
+    """The HTML class report of the batch output `out`, written to `path`."""
+    cards, summary = class_view(Path(out))
+    _write_atomic(Path(path), report_html.render(cards, summary))
+    return summary
 
 
 def write_reports(out: Path) -> dict:
-    """gradebook.csv, summary.json, summary.md (and histogram.png) from the scorecards."""
+    """gradebook.csv, summary.json, summary.md, report.html (and histogram.png) from the
+    scorecards and the plan."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    cards = load_cards(out)
-    summary = gradebook.summarize(cards)
+    cards, summary = class_view(out)
     _write_atomic(out / "gradebook.csv", gradebook.gradebook_csv(cards, summary))
     _write_atomic(out / "summary.json", json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     _write_atomic(out / "summary.md", gradebook.summary_markdown(summary))
-    if cards:
-        histogram(cards, summary["total"].get("max_score", 0.0), out / "histogram.png")
+    _write_atomic(out / "report.html", report_html.render(cards, summary))
+    if (fig := histogram_figure(summary)) is not None:
+        import matplotlib.pyplot as plt
+
+        fig.savefig(out / "histogram.png", dpi=120)
+        plt.close(fig)
     return summary
