@@ -755,6 +755,14 @@ def _kill(proc: multiprocessing.Process) -> None:
 # ------------------------------------------------------------------ the batch
 
 
+def usable_cpus() -> int:
+    """The CPUs this process may run on (a scheduler's binding included), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 @dataclass
 class BatchResult:
     out: Path
@@ -782,7 +790,7 @@ def run_batch(submissions: Path, out: Path, *, exercises: list[str] | None = Non
     if existing and not resume:
         raise BatchError(f"{out} already holds {len(existing)} scorecards; pass --resume to "
                          "finish that batch, or choose an empty --out folder")
-    jobs = max(1, jobs or os.cpu_count() or 1)
+    jobs = max(1, jobs or usable_cpus())
     with tempfile.TemporaryDirectory(prefix="grader-batch-") as tmp:
         students = discover(Path(submissions), Path(tmp).resolve(), exclude=out.resolve())
         if not students:
