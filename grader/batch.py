@@ -375,7 +375,7 @@ class Plan:
         """This shard's students."""
         return sorted(shard_of(list(self.tasks), *self.shard))
 
-    def mine(self) -> list[tuple[str, str]]:
+    def shard_tasks(self) -> list[tuple[str, str]]:
         """This shard's planned (student, exercise) tasks."""
         return [(s, e) for s in self.students for e in self.tasks[s]]
 
@@ -388,7 +388,8 @@ class Plan:
         if self.grader_version != other.grader_version:
             return f"grader {other.grader_version}, not {self.grader_version}"
         if self.reference != other.reference:
-            return f"reference results {other.reference or '(none)'}, not {self.reference or '(none)'}"
+            return (f"reference results {other.reference or '(none)'}, "
+                    f"not {self.reference or '(none)'}")
         return ""
 
     def to_json(self) -> str:
@@ -860,7 +861,7 @@ def merge_gaps(outputs: list[Path]) -> tuple[list[str], Plan | None]:
         if diff := first.difference(replace(p, shard=first.shard)):
             gaps.append(f"{source} is not a shard of the same run as {first_source}: {diff}")
             continue
-        gaps += [f"{source}: no scorecard for {s} × {e}" for s, e in p.mine()
+        gaps += [f"{source}: no scorecard for {s} × {e}" for s, e in p.shard_tasks()
                  if not is_done(source, s, e)]
     for index in range(1, count + 1):
         given = shards.get(index, [])
@@ -873,7 +874,8 @@ def merge_gaps(outputs: list[Path]) -> tuple[list[str], Plan | None]:
                         f"{', '.join(map(str, given))}")
     folders: dict[str, list[Path]] = {}
     for source in outputs:
-        for student in sorted({p.parent.name for p in (Path(source) / "scorecards").glob("*/*.json")}):
+        held = {p.parent.name for p in (Path(source) / "scorecards").glob("*/*.json")}
+        for student in sorted(held):
             folders.setdefault(student, []).append(source)
     gaps += [f"{student} is in more than one shard: {', '.join(map(str, given))}"
              for student, given in sorted(folders.items()) if len(given) > 1]
@@ -961,7 +963,8 @@ def class_view(out: Path) -> tuple[dict[str, dict[str, Scorecard]], dict]:
     """The scorecards in `out` and their summary, with the planned ones that are missing."""
     cards = load_cards(out)
     planned = read_plan(out)
-    missing = [(s, e) for s, e in planned.mine() if e not in cards.get(s, {})] if planned else []
+    tasks = planned.shard_tasks() if planned else []
+    missing = [(s, e) for s, e in tasks if e not in cards.get(s, {})]
     return cards, gradebook.summarize(cards, missing, planned.gaps if planned else [])
 
 

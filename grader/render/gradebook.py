@@ -76,7 +76,8 @@ def problem_of(card: Scorecard) -> tuple[str, str] | None:
             faulty[0] if faulty else card.problem)
     if card.problem:
         return "could not run", card.problem
-    for kind, statuses in (("timeout", {Status.TIMEOUT, Status.NOT_RUN}), ("error", {Status.ERROR})):
+    for kind, statuses in (("timeout", {Status.TIMEOUT, Status.NOT_RUN}),
+                           ("error", {Status.ERROR})):
         hit = [c for c in card.checks if c.status in statuses]
         if hit:
             first = next((c for c in hit if c.status != Status.NOT_RUN), hit[0])

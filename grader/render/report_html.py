@@ -17,22 +17,25 @@ from grader.render.text import printable
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 CSS = """
-body{font:15px/1.45 system-ui,sans-serif;color:#222;max-width:1100px;margin:1.5em auto;padding:0 1em}
+body{font:15px/1.45 system-ui,sans-serif;color:#222;max-width:1100px;margin:1.5em auto;
+padding:0 1em}
 h1{margin-bottom:.2em}h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:1.8em}
 table{border-collapse:collapse;margin:.6em 0}th,td{border:1px solid #ddd;padding:.25em .5em;
 text-align:left;vertical-align:top}th{background:#f4f4f4}td.n{text-align:right}
 code,pre{font:13px ui-monospace,monospace}pre{background:#f7f7f7;padding:.5em;white-space:pre-wrap;
 overflow-wrap:anywhere;max-height:24em;overflow:auto}
-.lead{color:#555}.rate{display:inline-block;width:80px;height:10px;background:#eee;margin-right:.4em}
+.lead{color:#555}
+.rate{display:inline-block;width:80px;height:10px;background:#eee;margin-right:.4em}
 .rate span{display:block;height:10px;background:#c44e52}
-.passed{color:#2a7a2a}.failed{color:#b22}.problem,.error,.timeout,.not-run{color:#a60}
+.passed{color:#2a7a2a}.failed{color:#b22}
+.problem,.error,.timeout,.not-run,.could-not-run{color:#a60}
+td.nowrap{white-space:nowrap}figure{margin:.6em 0}figcaption{color:#555;font-size:13px}
 .grader-error,.missing{color:#fff;background:#b22;padding:0 .3em}
 details.student{border:1px solid #ddd;margin:.3em 0;padding:.3em .6em}
 details.student>summary{cursor:pointer;font-weight:600}
-svg.chart rect{fill:#4c72b0}svg.chart text{font:11px system-ui,sans-serif;fill:#333;text-anchor:middle}
+svg.chart rect{fill:#4c72b0}
+svg.chart text{font:11px system-ui,sans-serif;fill:#333;text-anchor:middle}
 """
-MARKS = {"passed": "✓ passed", "failed": "✗ failed", "error": "! error", "timeout": "⏱ timeout",
-         "not-run": "– not run", "grader-error": "⚠ grader error"}
 
 
 def h(text) -> str:
@@ -41,7 +44,8 @@ def h(text) -> str:
 
 
 def distribution_svg(distribution: dict[str, int], title: str) -> str:
-    """Students per score bin as an inline SVG bar chart, its numbers written on it."""
+    """Students per score bin as an inline SVG bar chart in a captioned figure, its numbers
+    written on it."""
     width, height, left, top, bottom = 560, 170, 8, 16, 22
     step = (width - 2 * left) / len(distribution)
     most = max(distribution.values()) or 1
@@ -58,14 +62,18 @@ def distribution_svg(distribution: dict[str, int], title: str) -> str:
         if count:
             parts.append(f'<text x="{x + step / 2:.1f}" y="{y - 3:.1f}">{count}</text>')
         parts.append(f'<text x="{x + step / 2:.1f}" y="{height - 6}">{h(label)}</text>')
-    return "".join(parts) + "</svg>"
+    return f"<figure>{''.join(parts)}</svg><figcaption>{h(title)}</figcaption></figure>"
 
 
 def _table(head: list[str], rows: list[list[str]]) -> str:
-    """A table of cells already escaped."""
+    """A table of cells already escaped; a cell may be (css class, content)."""
+
+    def td(cell) -> str:
+        css, text = cell if isinstance(cell, tuple) else ("", cell)
+        return f'<td class="{css}">{text}</td>' if css else f"<td>{text}</td>"
+
     return ("<table><tr>" + "".join(f"<th>{c}</th>" for c in head) + "</tr>"
-            + "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-            + "</table>")
+            + "".join("<tr>" + "".join(map(td, row)) + "</tr>" for row in rows) + "</table>")
 
 
 def _rate(failed: int, judged: int) -> str:
@@ -101,14 +109,15 @@ def _problems(summary: dict) -> str:
 def _exercise(eid: str, ex: dict) -> str:
     problems = ", ".join(f"{n} {kind}" for kind, n in ex["problems"].items() if n) or "none"
     rows = [[f'{h(c["title"])} <code>{h(c["check"])}</code>', h(c["category"]),
-             people(c["points"]), _rate(c["failed"], c["judged"]),
+             ("n", people(c["points"])), ("nowrap", _rate(c["failed"], c["judged"])),
              f'{h(c["most_common_message"])} ({c["message_count"]}×)' if c["failed"] else ""]
             for c in ex["checks"]]
     return (f'<section id="ex-{h(eid)}"><h2>{h(eid)} — {h(ex["title"])}</h2>'
             f'<p>{ex["count"]} graded; mean {people(ex["mean"])}, median {people(ex["median"])}, '
             f'min {people(ex["min"])}, max {people(ex["max"])} of {people(ex["max_score"])}; '
             f'{ex["full_marks"]} with full marks; problems: {h(problems)}.</p>'
-            + distribution_svg(ex["distribution"], f"{eid}: students per score")
+            + distribution_svg(ex["distribution"], f"Students per score on {eid} (share of "
+                               f"{people(ex['max_score'])} points)")
             + "<h3>Checks (failures are mistakes only)</h3>"
             + _table(["check", "category", "points", "failed", "most common message"], rows)
             + "</section>")
@@ -148,13 +157,18 @@ def _card(card) -> str:
         output = printable(c.output)
         if len(output) > MAX_OUTPUT:
             output = output[:MAX_OUTPUT] + f"\n[... {len(output) - MAX_OUTPUT} more characters]"
-        rows.append([h(c.title), f'<span class="{h(c.status)}">{h(MARKS.get(c.status, c.status))}</span>',
+        rows.append([h(c.title), ("nowrap", f'<span class="{h(c.status)}">{h(c.status)}</span>'),
                      f"{num(c.points)} / {num(c.max_points)}", h(c.message),
                      f"<details><summary>output</summary><pre>{h(output)}</pre></details>"
                      if output.strip() else ""])
     problem = f'<p class="problem">Problem: {h(card.problem)}</p>' if card.problem else ""
-    fault = (f'<p><span class="grader-error">grader error</span> {h(card.grader_fault)}</p>'
-             if card.grader_fault else "")
+    fault = ""
+    if card.grader_error:
+        fault = ('<p><span class="grader-error">grader error</span> grading failed on the '
+                 "grader's side: regrade this one.</p>")
+        if card.grader_fault:
+            fault += (f"<details><summary>what failed</summary><pre>{h(card.grader_fault)}</pre>"
+                      "</details>")
     return (f"<h3>{h(card.exercise)} — {h(card.title)}: {num(card.score)} / "
             f"{num(card.max_score)}</h3>{fault}{problem}"
             + (_table(["check", "status", "points", "message", "output"], rows) if rows else "")
@@ -163,14 +177,16 @@ def _card(card) -> str:
 
 def render(cards: Cards, summary: dict) -> str:
     total = summary["total"]
-    lead = f"{summary['students']} students, {len(summary['exercises'])} exercises"
+    count = len(summary["exercises"])
+    lead = f"{summary['students']} students, {count} exercise{'' if count == 1 else 's'}"
     if total.get("count"):
         lead += (f"; total score mean {people(total['mean'])}, median {people(total['median'])} "
                  f"of {people(total['max_score'])}; {total['full_marks']} with full marks")
     nav = " · ".join([f'<a href="#problems">problems ({len(summary["problems"])})</a>',
                       *(f'<a href="#ex-{h(e)}">{h(e)}</a>' for e in summary["exercises"]),
                       '<a href="#students">students</a>'])
-    chart = (distribution_svg(total["distribution"], "students per total score")
+    chart = (distribution_svg(total["distribution"], "Students per total score (share of "
+                              f"{people(total['max_score'])} points)")
              if total.get("count") else "")
     return ("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
