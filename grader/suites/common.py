@@ -1,8 +1,11 @@
 """Helpers shared by hidden suites. In the worker: `describe`, `number`, `RecordingSGD`,
-`autograd_facts`, `device_attempt`, `warm_optimizers` and the `cuda_available` probe; in the
-grader: the rest."""
+`autograd_facts`, `device_attempt`, `meta_values`, the `warm_*` functions and the
+`cuda_available` probe; in the grader: the rest."""
+
+import contextlib
 
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
 
 
 def warm_optimizers():
@@ -28,10 +31,12 @@ def autograd_facts(out):
             "inference_mode": torch.is_inference_mode_enabled()}
 
 
-def device_attempt(fn):
-    """Run `fn()` for a device check: (its result, None) or (None, the error as one line)."""
+def device_attempt(fn, device="cpu"):
+    """Run `fn()` for a device check (on meta under `meta_values`): (its result, None) or (None, the
+    error as one line)."""
     try:
-        return fn(), None
+        with meta_values() if torch.device(device).type == "meta" else contextlib.nullcontext():
+            return fn(), None
     except NotImplementedError as exc:
         if "TODO" in str(exc):  # an unfinished stub is not a finding
             raise
@@ -43,6 +48,48 @@ def device_attempt(fn):
 def _one_line(exc):
     lines = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {lines[0][:200]}" if lines else type(exc).__name__
+
+
+class _MetaValues(TorchDispatchMode):
+    def __init__(self):
+        super().__init__()
+        self.reads = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        src = args[0] if args else None
+        if isinstance(src, torch.Tensor) and src.is_meta:
+            if func is torch.ops.aten._local_scalar_dense.default:
+                self.reads += 1
+                return True if src.dtype == torch.bool else 1.0 if src.is_floating_point() else 1
+            target = kwargs.get("device")
+            if func is torch.ops.aten._to_copy.default and target is not None and torch.device(target).type != "meta":
+                self.reads += 1
+                return torch.ones(src.shape, dtype=kwargs.get("dtype") or src.dtype, device=target)
+        if func is torch.ops.aten.copy_.default and len(args) > 1 and isinstance(args[1], torch.Tensor) \
+                and args[1].is_meta and not args[0].is_meta:
+            self.reads += 1
+            return args[0].fill_(1)
+        return func(*args, **kwargs)
+
+
+@contextlib.contextmanager
+def meta_values():
+    """Within: reading values of meta tensors (.item(), float(), bool(), .cpu(), .tolist(), boolean
+    indexing) gives ones instead of raising, so code runs on meta to its end as on a GPU, and a
+    tensor left on another device shows; yields the mode, whose `reads` counts those reads."""
+    import torch.fx.experimental._config as fx_config
+
+    with fx_config.patch(meta_nonzero_assume_all_nonzero=True), _MetaValues() as mode:
+        yield mode
+
+
+def warm_meta_values():
+    """For a probe module's `warm`: pay a dispatch mode's first use (about 1 s) in the zygote."""
+    with meta_values():
+        x = torch.ones(2, 3, device="meta", requires_grad=True)
+        (x * 2).sum().backward()
+        float(x.detach().sum())
 
 
 def _recorded(t):

@@ -8,7 +8,7 @@ import os
 import torch
 from torch import nn
 
-from grader.suites.common import describe
+from grader.suites.common import autograd_facts, describe
 from grader.suites.common import warm_optimizers as warm  # noqa: F401  (called by the zygote)
 
 
@@ -147,7 +147,7 @@ def loss_and_optimizer_call(mod, lr):
 
 
 class ModeSpy(nn.Module):
-    """Wraps a module; records (training, grad enabled) at every forward."""
+    """Wraps a module; records the train mode and what autograd did at every forward."""
 
     def __init__(self, inner):
         super().__init__()
@@ -155,8 +155,9 @@ class ModeSpy(nn.Module):
         self.log = []
 
     def forward(self, x):
-        self.log.append([self.training, torch.is_grad_enabled()])
-        return self.inner(x)
+        out = self.inner(x)
+        self.log.append({"training": self.training, **autograd_facts(out)})
+        return out
 
 
 class CountingSGD(torch.optim.SGD):

@@ -12,13 +12,19 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from grader.suites.common import RecordingSGD, number
+from grader.suites.common import RecordingSGD, autograd_facts, device_attempt, number
 from grader.suites.common import cuda_available  # noqa: F401  (a probe)
-from grader.suites.common import warm_optimizers as warm  # noqa: F401  (called by the zygote)
+from grader.suites.common import warm_meta_values, warm_optimizers
 
 D, C = 5, 3          # train_step / train_epoch task: 5 features, 3 classes
 EVAL_D, EVAL_C = 5, 4  # evaluate task: 4 classes, batches of 4, 4 and 1 (argmax(dim=0) still broadcasts)
 LR = 0.5
+
+
+def warm():
+    """Called once in the zygote."""
+    warm_optimizers()
+    warm_meta_values()
 
 
 # ---- data (also used by the trusted side) ----
@@ -69,26 +75,27 @@ class SpyNet(nn.Module):
         self.keep_params = keep_params
 
     def forward(self, x):
-        record = {"device": str(x.device), "training": self.training,
-                  "grad_enabled": torch.is_grad_enabled(), "size": len(x)}
+        record = {"device": str(x.device), "training": self.training, "size": len(x)}
         if self.keep_params:
             record["params"] = [p.detach().clone() for p in self.parameters()]
         self.seen.append(record)
         # follow the model's device, so one unmoved tensor does not hide the next mistake
-        return self.linear(x.to(self.linear.weight.device))
+        out = self.linear(x.to(self.linear.weight.device))
+        record.update(autograd_facts(out))
+        return out
 
 
 class SpyLoss(nn.Module):
-    """Cross-entropy that records the devices, grad mode and value of each call."""
+    """Cross-entropy that records the devices, what autograd did and the value of each call."""
 
     def __init__(self):
         super().__init__()
         self.seen = []
 
     def forward(self, out, target):
-        record = {"out_device": str(out.device), "target_device": str(target.device),
-                  "grad_enabled": torch.is_grad_enabled(), "size": len(target)}
+        record = {"out_device": str(out.device), "target_device": str(target.device), "size": len(target)}
         loss = F.cross_entropy(out, target.to(out.device))
+        record.update(autograd_facts(loss))
         if not loss.is_meta:
             record["value"] = float(loss.detach().to("cpu"))
         self.seen.append(record)
@@ -144,27 +151,31 @@ def train_epoch_trace(mod):
             "steps": optimizer.records}
 
 
-def _devices_seen(model, loss_fn, error):
+def _devices_seen(model, loss_fn, error, steps=None):
     return {"inputs": [r["device"] for r in model.seen],
             "outputs": [r["out_device"] for r in loss_fn.seen],
             "targets": [r["target_device"] for r in loss_fn.seen],
-            "error": error}
+            "error": error, "steps": steps}
 
 
 def train_epoch_device(mod, device):
-    """train_epoch with the model on `device` (meta: value reads raise after the spies recorded)."""
+    """train_epoch with the model on `device`; an error is data (on meta, values read are ones)."""
     X, y, bs = epoch_data()
     model = SpyNet(D, C, seed=1).to(device)
-    optimizer = torch.optim.SGD(model.parameters(), lr=LR)
+    optimizer = RecordingSGD(model.parameters(), lr=LR)
     loss_fn = SpyLoss()
-    error = None
-    try:
-        mod.train_epoch(model, _loader(X, y, bs), loss_fn, optimizer, device=device)
-    except Exception as exc:  # on meta, .item()/float() raise; only after the spies saw the batch
-        if device != "meta" or not (model.seen or loss_fn.seen):
-            raise
-        error = type(exc).__name__
-    return _devices_seen(model, loss_fn, error)
+    _, error = device_attempt(lambda: mod.train_epoch(model, _loader(X, y, bs), loss_fn, optimizer, device=device), device)
+    return _devices_seen(model, loss_fn, error, len(optimizer.records))
+
+
+def train_step_device(mod, device):
+    """train_step with the model and the batches on `device`; an error is data."""
+    model = SpyNet(D, C, seed=1).to(device)
+    optimizer = RecordingSGD(model.parameters(), lr=LR)
+    loss_fn = SpyLoss()
+    batches = [(x.to(device), y.to(device)) for x, y in step_batches()[:2]]
+    _, error = device_attempt(lambda: [mod.train_step(model, batch, loss_fn, optimizer) for batch in batches], device)
+    return _devices_seen(model, loss_fn, error, len(optimizer.records))
 
 
 def evaluate_trace(mod):
@@ -182,20 +193,14 @@ def evaluate_trace(mod):
             "loss": number(result[0]) if pair else None, "accuracy": number(result[1]) if pair else None,
             "logits": logits, "targets": y, "batch_size": bs,
             "training": [r["training"] for r in model.seen],
-            "grad_enabled": [r["grad_enabled"] for r in model.seen] + [r["grad_enabled"] for r in loss_fn.seen]}
+            "facts": [{k: r[k] for k in ("graph", "grad_enabled", "inference_mode")} for r in model.seen + loss_fn.seen]}
 
 
 def evaluate_device(mod, device):
     X, y, bs = eval_data()
     model = SpyNet(EVAL_D, EVAL_C, seed=2).to(device)
     loss_fn = SpyLoss()
-    error = None
-    try:
-        mod.evaluate(model, _loader(X, y, bs), loss_fn, device=device)
-    except Exception as exc:
-        if device != "meta" or not (model.seen or loss_fn.seen):
-            raise
-        error = type(exc).__name__
+    _, error = device_attempt(lambda: mod.evaluate(model, _loader(X, y, bs), loss_fn, device=device), device)
     return _devices_seen(model, loss_fn, error)
 
 

@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 
 from grader.checks import Mistake, check, close, expect
-from grader.suites.common import diagnose_steps, value_of
+from grader.suites.common import diagnose_steps, graph_mistake, mixed_devices, value_of
 from grader.suites.exercise03_training_loop.probes import epoch_batches, step_batches
 
 # ---- trusted helpers ----
@@ -33,22 +33,38 @@ def _devices_ok(seen: list, device: str) -> bool:
     return bool(seen) and all(torch.device(d).type == torch.device(device).type for d in seen)
 
 
-def _check_devices(student, probe: str, who: str):
+def _device_error(got, who: str, device: str):
+    """A Mistake for an error the probe caught on `device`: tensors on two devices met (or, off meta,
+    any error); on meta other errors are value reads, which only meta cannot serve."""
+    error = got["error"]
+    if mixed_devices(error):
+        raise Mistake(f"{who} raised {error} with the model on {device}: a tensor it made on another device "
+                      "(the default, cpu) met the model's; create every tensor on `device` (device=..., or "
+                      "torch.zeros_like / x.new_zeros) and never hard-code a device")
+    if error and device != "meta":
+        raise Mistake(f"{who} raised {error} with the model on {device}")
+
+
+def _check_devices(student, probe: str, who: str, moved: str = "move every batch with inputs.to(device)"):
     devices = ["meta"] + (["cuda"] if student.run("cuda_available") else [])
     for device in devices:
         got = student.run(probe, device=device)
         if not got["inputs"]:
-            raise Mistake(f"{who} never ran the model on the loader's batches")
+            _device_error(got, who, device)
+            raise Mistake(f"{who} never ran the model on the batches"
+                          + (f" (it raised {got['error']} first)" if got["error"] else ""))
         wrong = [d for d in got["inputs"] if torch.device(d).type != torch.device(device).type]
         if wrong:
-            raise Mistake(f"{who} passed the inputs to the model on {wrong[0]}, not on device={device!r}: "
-                          "move every batch with inputs.to(device) (never hard-code a device)")
+            raise Mistake(f"{who} passed the inputs to the model on {wrong[0]}, not on {device} where the model "
+                          f"is: {moved} (never hard-code a device)")
         if not got["targets"]:
+            _device_error(got, who, device)
             raise Mistake(f"{who} never called loss_fn")
         wrong = [d for d in got["targets"] if torch.device(d).type != torch.device(device).type]
         if wrong:
             raise Mistake(f"{who} moved the inputs but passed the targets to loss_fn on {wrong[0]}, not on "
-                          f"device={device!r}: move the targets too (targets.to(device))")
+                          f"{device} where the model is: move the targets too (targets.to(device))")
+        _device_error(got, who, device)
 
 
 # ---- api ----
@@ -158,6 +174,13 @@ def test_train_epoch_values(student, reference):
                   f"{expected:.5f}{extra}")
 
 
+@check("device")
+def test_train_step_device(student):
+    """train_step runs where the model and the batch are (meta, and cuda when present), moving nothing elsewhere"""
+    _check_devices(student, "train_step_device", "train_step",
+                   "leave the batch where it is (on the model's device) and never move it to a fixed one")
+
+
 @check("modes")
 def test_train_epoch_train_mode(student):
     """train_epoch puts the model in train mode (it was handed over in eval mode)"""
@@ -253,9 +276,9 @@ def test_evaluate_eval_mode(student):
 def test_evaluate_no_graph(student):
     """evaluate records no autograd graph (runs under torch.no_grad())"""
     got = student.run("evaluate_trace")
-    expect(got["grad_enabled"], "evaluate never ran the model")
-    expect(not any(got["grad_enabled"]), "evaluate built an autograd graph: run the forward pass and the "
-           "loss inside `with torch.no_grad():` (or torch.inference_mode())")
+    expect(got["facts"], "evaluate never ran the model")
+    message = graph_mistake(got["facts"], "evaluate")
+    expect(message is None, message)
 
 
 @check("device")

@@ -3,7 +3,7 @@
 import torch
 
 from grader.checks import Mistake, check, close, expect
-from grader.suites.common import diagnose_steps
+from grader.suites.common import VALUE_READS, diagnose_steps
 from grader.suites.exercise12_devices.probes import loss_of, step_batches
 
 # ---- trusted helpers: pick_device ----
@@ -103,9 +103,6 @@ def _missing(path: str, result: dict) -> str:
 
 
 # ---- trusted helpers: train_step ----
-
-VALUE_READS = ("cannot be called on meta", "copy out of meta", "meta device type tensor to numpy")
-
 
 def _devices(student):
     return ["meta"] + (["cuda"] if student.run("cuda_available") else [])

@@ -1,4 +1,4 @@
-# expect: api, returns_floats, train_step_gradients, train_step_loss, train_epoch_values, train_epoch_train_mode, train_epoch_device, loss_decrease
+# expect: api, returns_floats, train_step_gradients, train_step_loss, train_epoch_values, train_epoch_train_mode, train_epoch_device, train_step_device, loss_decrease
 # message: api: not implemented
 # message: returns_floats: not implemented
 # message: train_step_gradients: not implemented
@@ -7,6 +7,7 @@
 # message: train_epoch_train_mode: not implemented
 # message: train_epoch_device: not implemented
 # message: loss_decrease: not implemented
+# message: train_step_device: not implemented
 """Reference solution: exercise03_training_loop."""
 
 import torch

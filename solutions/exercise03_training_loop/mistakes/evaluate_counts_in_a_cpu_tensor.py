@@ -1,0 +1,39 @@
+# expect: evaluate_device
+# message: evaluate_device: create every tensor on `device`
+"""A mistake: evaluate counts the correct samples in a tensor made on the default device (cpu)."""
+
+import torch
+
+
+def train_step(model, batch, loss_fn, optimizer):
+    """One optimization step on batch = (inputs, targets); returns the loss as a Python float."""
+    inputs, targets = batch
+    optimizer.zero_grad()
+    loss = loss_fn(model(inputs), targets)
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+def train_epoch(model, loader, loss_fn, optimizer, device="cpu"):
+    """One pass over loader in train mode, one step per batch; returns the mean per-batch loss."""
+    model.train()
+    losses = []
+    for inputs, targets in loader:
+        batch = (inputs.to(device), targets.to(device))
+        losses.append(train_step(model, batch, loss_fn, optimizer))
+    return sum(losses) / len(losses)
+
+
+def evaluate(model, loader, loss_fn, device="cpu"):
+    """(loss averaged over samples, accuracy) in eval mode without a graph."""
+    model.eval()
+    total_loss, correct, count = 0.0, torch.zeros(1), 0
+    with torch.no_grad():
+        for inputs, targets in loader:
+            inputs, targets = inputs.to(device), targets.to(device)
+            outputs = model(inputs)
+            total_loss += loss_fn(outputs, targets).item() * len(targets)
+            correct = correct + (outputs.argmax(dim=1) == targets).sum()
+            count += len(targets)
+    return total_loss / count, correct.item() / count
