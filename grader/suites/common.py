@@ -1,5 +1,5 @@
 """Helpers shared by hidden suites. In the worker: `describe`, `number`, `RecordingSGD`,
-`autograd_facts`, `device_attempt`, `meta_values`, the `warm_*` functions and the
+`autograd_facts`, `attempt`, `meta_values`, the `warm_*` functions and the
 `cuda_available` probe; in the grader: the rest."""
 
 import contextlib
@@ -31,9 +31,9 @@ def autograd_facts(out):
             "inference_mode": torch.is_inference_mode_enabled()}
 
 
-def device_attempt(fn, device="cpu"):
-    """Run `fn()` for a device check (on meta under `meta_values`): (its result, None) or (None, the
-    error as one line)."""
+def attempt(fn, device="cpu"):
+    """Run `fn()` (on the meta device under `meta_values`): (its result, None) or (None, the error
+    as one line). An unfinished stub's NotImplementedError("TODO ...") is raised."""
     try:
         with meta_values() if torch.device(device).type == "meta" else contextlib.nullcontext():
             return fn(), None
@@ -220,7 +220,7 @@ VALUE_READS = ("cannot be called on meta", "copy out of meta", "meta device type
 
 
 def mixed_devices(error: str | None) -> bool:
-    """Trusted side: whether an error from `device_attempt` says tensors on two devices met (not that
+    """Trusted side: whether an error from `attempt` says tensors on two devices met (not that
     the meta device, which has no values, could not give one)."""
     return bool(error) and "device" in error.lower() and not any(m in error for m in VALUE_READS)
 

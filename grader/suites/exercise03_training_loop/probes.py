@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from grader.suites.common import RecordingSGD, autograd_facts, device_attempt, number
+from grader.suites.common import RecordingSGD, autograd_facts, attempt, number
 from grader.suites.common import cuda_available  # noqa: F401  (a probe)
 from grader.suites.common import warm_meta_values, warm_optimizers
 
@@ -164,7 +164,7 @@ def train_epoch_device(mod, device):
     model = SpyNet(D, C, seed=1).to(device)
     optimizer = RecordingSGD(model.parameters(), lr=LR)
     loss_fn = SpyLoss()
-    _, error = device_attempt(lambda: mod.train_epoch(model, _loader(X, y, bs), loss_fn, optimizer, device=device), device)
+    _, error = attempt(lambda: mod.train_epoch(model, _loader(X, y, bs), loss_fn, optimizer, device=device), device)
     return _devices_seen(model, loss_fn, error, len(optimizer.records))
 
 
@@ -174,7 +174,7 @@ def train_step_device(mod, device):
     optimizer = RecordingSGD(model.parameters(), lr=LR)
     loss_fn = SpyLoss()
     batches = [(x.to(device), y.to(device)) for x, y in step_batches()[:2]]
-    _, error = device_attempt(lambda: [mod.train_step(model, batch, loss_fn, optimizer) for batch in batches], device)
+    _, error = attempt(lambda: [mod.train_step(model, batch, loss_fn, optimizer) for batch in batches], device)
     return _devices_seen(model, loss_fn, error, len(optimizer.records))
 
 
@@ -200,7 +200,7 @@ def evaluate_device(mod, device):
     X, y, bs = eval_data()
     model = SpyNet(EVAL_D, EVAL_C, seed=2).to(device)
     loss_fn = SpyLoss()
-    _, error = device_attempt(lambda: mod.evaluate(model, _loader(X, y, bs), loss_fn, device=device), device)
+    _, error = attempt(lambda: mod.evaluate(model, _loader(X, y, bs), loss_fn, device=device), device)
     return _devices_seen(model, loss_fn, error)
 
 

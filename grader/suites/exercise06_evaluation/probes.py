@@ -4,11 +4,17 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from grader.suites.common import cuda_available, describe  # noqa: F401  (cuda_available: a probe)
+from grader.suites.common import autograd_facts, attempt, describe, warm_meta_values
+from grader.suites.common import cuda_available  # noqa: F401  (a probe)
 
-N_SAMPLES, N_FEATURES, N_CLASSES = 10, 5, 4
-LOADER_ORDER = [7, 2, 9, 0, 4, 8, 1, 6, 3, 5]  # not the dataset's order
-BATCH_SIZE = 4  # 10 samples: batches of 4, 4 and a partial 2
+N_SAMPLES, N_FEATURES, N_CLASSES = 9, 5, 4
+LOADER_ORDER = [7, 2, 0, 4, 8, 1, 6, 3, 5]  # not the dataset's order
+BATCH_SIZE = 4  # 9 samples: batches of 4, 4 and a last one of a single sample
+
+
+def warm():
+    """Called once in the zygote."""
+    warm_meta_values()
 
 
 CALLS = []  # module-level, so a copy of the model (copy.deepcopy) still reports here
@@ -26,10 +32,12 @@ class Spy(nn.Module):
         return CALLS
 
     def forward(self, x):
-        CALLS.append({"training": self.training, "dropout_training": self.inner[2].training,
-                           "grad_enabled": torch.is_grad_enabled(), "device": str(x.device),
-                           "batch": int(x.shape[0])})
-        return self.inner(x)
+        record = {"training": self.training, "dropout_training": self.inner[2].training,
+                  "device": str(x.device), "batch": int(x.shape[0])}
+        CALLS.append(record)
+        out = self.inner(x)
+        record.update(autograd_facts(out))
+        return out
 
 
 def _plain(t):
@@ -54,8 +62,8 @@ def predict_call(mod, start_training=True):
     """predict on a dropout classifier fed by a loader whose order is not the dataset's."""
     model, loader, X, weights = _setup(start_training)
     torch.manual_seed(123)  # dropout noise, should the model wrongly stay in train mode
-    out = mod.predict(model, loader)
-    return {"out": describe(out), "X": X, "weights": weights, "order": LOADER_ORDER,
+    out, error = attempt(lambda: mod.predict(model, loader))
+    return {"out": None if error else describe(out), "error": error, "X": X, "weights": weights, "order": LOADER_ORDER,
             "batch_size": BATCH_SIZE, "calls": model.calls,
             "training_after": model.training, "dropout_training_after": model.inner[2].training,
             "grad_enabled_after": torch.is_grad_enabled()}
@@ -64,16 +72,8 @@ def predict_call(mod, start_training=True):
 def predict_device(mod, device):
     """predict with the model on `device` (meta without a GPU): do the inputs follow it?"""
     model, loader, _, _ = _setup(True, device)
-    error = None
-    try:
-        out = mod.predict(model, loader, device=device)
-        result = describe(out)
-    except Exception as exc:  # only tolerated once the model has seen inputs (meta has no values)
-        if not model.calls:
-            raise
-        error, result = f"{type(exc).__name__}: {exc}".splitlines()[0], None
-    return {"calls": model.calls, "error": error, "out": result,
-            "cuda_available": torch.cuda.is_available()}
+    out, error = attempt(lambda: mod.predict(model, loader, device=device), device)
+    return {"calls": model.calls, "error": error, "out": None if error else describe(out)}
 
 
 REPORT_CASES = {

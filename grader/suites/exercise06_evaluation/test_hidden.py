@@ -3,7 +3,7 @@
 import torch
 
 from grader.checks import Mistake, check, close, expect, expect_close
-from grader.suites.common import tensor_of
+from grader.suites.common import graph_mistake, mixed_devices, tensor_of
 
 REPORT_KEYS = ("accuracy", "precision", "recall", "f1")
 
@@ -14,6 +14,17 @@ def _logits(X, w):
     """The probe's classifier in eval mode (dropout off), recomputed here."""
     h = torch.relu(X @ w["0.weight"].T + w["0.bias"])
     return h @ w["3.weight"].T + w["3.bias"]
+
+
+def _predict_run(student, start_training=True):
+    """predict_call's data, or a Mistake when predict raised."""
+    got = student.run("predict_call", start_training=start_training)
+    error = got["error"]
+    if error:
+        hint = (": squeeze() made the predictions of a batch of one sample 0-dim; keep each batch's "
+                "predictions 1-D (argmax(dim=1) alone)") if "zero-dim" in error else ""
+        raise Mistake(f"predict raised {error} on a loader whose last batch holds a single sample{hint}")
+    return got
 
 
 def _predictions(got):
@@ -68,25 +79,28 @@ def _same(values, want, keys=("precision", "recall", "f1")):
     return all(close(values[k], want[k], rtol=1e-4, atol=1e-5) for k in keys)
 
 
-def _stop_sim(losses, patience, min_delta=0.0, variant=None):
-    """What step should return (variant=None) or what a known mistake returns."""
-    best, bad, out = float("inf"), 0, []
+def _stop_sim(losses, patience, min_delta=0.0, variant=()):
+    """What step should return (variant=()) or what a submission with the known mistakes in
+    `variant` (names of STOP_MISTAKES) returns."""
+    best, bad, stop, out = float("inf"), 0, False, []
     for loss in losses:
-        improved = (best - loss >= min_delta) if variant == "equal_counts" else (best - loss > min_delta)
+        improved = (best - loss >= min_delta) if "ties" in variant else (best - loss > min_delta)
         if improved:
             best = loss
-            if variant != "no_reset":
+            if "no_reset" not in variant:
                 bad = 0
         else:
             bad += 1
-        if variant == "late":
-            out.append(bad > patience)
-        elif variant == "early":
-            out.append(bad >= patience - 1)
-        elif variant == "once":
-            out.append(bad == patience)
+        if "late" in variant:
+            now = bad > patience
+        elif "early" in variant:
+            now = bad >= patience - 1
+        elif "once" in variant:
+            now = bad == patience
         else:
-            out.append(bad >= patience)
+            now = bad >= patience
+        stop = (stop or now) if "latched" in variant else now
+        out.append(stop)
     return out
 
 
@@ -109,11 +123,11 @@ def _fmt(flags):
 def test_api(student):
     """predict, classification_report and EarlyStopping exist with the README's signatures and return types"""
     student.expect_api()
-    got = student.run("predict_call", start_training=True)
+    got = _predict_run(student)
     tensor_of(got["out"], "predict's result", dtype=None)
     shape, dtype = got["out"]["shape"], got["out"]["dtype"]
-    expect(shape == [10], f"predict should return one class per sample, a 1-D tensor of shape (10,) "
-           f"for a loader over 10 samples, got shape {tuple(shape)}")
+    expect(shape == [9], f"predict should return one class per sample, a 1-D tensor of shape (9,) "
+           f"for a loader over 9 samples, got shape {tuple(shape)}")
     expect(dtype == "torch.int64", f"predict should return class indices as a long tensor "
            f"(torch.int64, what argmax gives), got {dtype}")
     rep = student.run("report_call", case="simple")
@@ -134,7 +148,7 @@ def test_api(student):
 @check("values", points=2)
 def test_predict_values(student):
     """predict returns the argmax class of every sample, batches concatenated in loader order"""
-    got = student.run("predict_call", start_training=True)
+    got = _predict_run(student)
     preds = _predictions(got)
     X, order, bs = got["X"], got["order"], got["batch_size"]
     by_sample = _logits(X, got["weights"]).argmax(dim=1)
@@ -165,7 +179,7 @@ def test_predict_values(student):
 def test_predict_modes(student):
     """predict runs the model in eval mode and leaves it in the mode it was in before"""
     for start in (True, False):
-        got = student.run("predict_call", start_training=start)
+        got = _predict_run(student, start)
         calls = got["calls"]
         expect(calls, "predict never called the model")
         expect(all(not c["training"] and not c["dropout_training"] for c in calls),
@@ -188,29 +202,33 @@ def test_predict_modes(student):
 @check("modes")
 def test_predict_no_graph(student):
     """predict runs the model without recording a graph"""
-    got = student.run("predict_call", start_training=False)
+    got = _predict_run(student, False)
     calls = got["calls"]
     expect(calls, "predict never called the model")
-    expect(all(not c["grad_enabled"] for c in calls),
-           "the model ran with autograd recording a graph: wrap the loop in torch.no_grad() "
-           "(or torch.inference_mode())")
+    message = graph_mistake(calls, "predict")
+    expect(message is None, message)
     expect(got["grad_enabled_after"], "autograd is still switched off after predict returned: use "
            "`with torch.no_grad():` so it is switched back on")
 
 
 @check("device")
 def test_predict_device(student):
-    """predict moves every batch to the device it is given"""
+    """predict moves every batch to the device it is given and makes no tensor on another one"""
     devices = ["meta"]
     if student.run("cuda_available"):
         devices.append("cuda")
     for device in devices:
         got = student.run("predict_device", device=device)
-        calls = got["calls"]
-        expect(calls, "predict never called the model")
+        calls, error = got["calls"], got["error"]
+        expect(calls, "predict never called the model" + (f" (it raised {error})" if error else ""))
         seen = sorted({c["device"].split(":")[0] for c in calls})
         expect(seen == [device], f"with device={device!r} the model received inputs on {', '.join(seen)}: "
                f"move each batch with inputs.to(device)")
+        if mixed_devices(error):
+            raise Mistake(f"with device={device!r} predict raised {error}: a tensor made on the default device "
+                          "(cpu), e.g. an empty tensor the predictions are concatenated onto, met the model's "
+                          "outputs; collect them in a list and torch.cat it, or create it on the outputs' device")
+        expect(not error or device == "meta", f"with device={device!r} predict raised {error}")
 
 
 # ---------------------------------------------------------------- classification_report
@@ -305,10 +323,12 @@ PATIENCE_CASES = [
     (2, [1.0, 0.9, 0.95, 0.97, 0.99, 0.8, 0.85, 0.86]),
     (1, [1.0, 1.0, 0.5, 0.5, 0.5, 0.4]),
     (3, [2.0, 2.5, 2.4, 1.5, 1.6, 1.7, 1.8, 1.9]),
+    (2, [1.0, 1.1, 0.9, 1.0, 0.8, 0.9, 0.95, 0.7]),  # bad calls apart never add up to patience
 ]
 MIN_DELTA_CASES = [
     (2, 0.1, [1.0, 0.95, 0.92, 0.7, 0.65, 0.62, 0.61]),
     (1, 0.5, [3.0, 2.0, 1.8, 1.2, 1.0]),
+    (2, 0.1, [1.0, 1.05, 0.8, 0.85, 0.6, 0.65, 0.7, 0.3]),
 ]
 
 STOP_MISTAKES = {
@@ -316,45 +336,60 @@ STOP_MISTAKES = {
             "improvement reaches patience (>=, not >)",
     "early": "step returned True one call too early: stop when the number of calls without "
              "improvement reaches patience, not patience - 1",
-    "no_reset": "the count of calls without improvement was not reset to 0 when the loss improved",
-    "equal_counts": "a loss equal to the best so far was counted as an improvement; only a "
-                    "decrease of more than min_delta is one",
     "once": "step returned True only on the call where patience was reached; it should keep "
             "returning True while there is still no improvement",
+    "no_reset": "the count of calls without improvement was not reset to 0 when the loss improved",
+    "latched": "once step returned True it kept returning True after the loss improved again: the stop "
+               "signal was never reset (return count >= patience on every call, not a flag set once)",
+    "ties": "a loss equal to the best so far was counted as an improvement; only a decrease of more "
+            "than min_delta is one",
 }
+# single mistakes first, then the pairs written together in a well-known snippet
+STOP_VARIANTS = [("late",), ("early",), ("once",), ("no_reset",), ("latched",), ("ties",),
+                 ("latched", "ties"), ("no_reset", "ties")]
 
 
-def _diagnose_stop(flags, losses, patience, min_delta, context):
-    want = _stop_sim(losses, patience, min_delta)
-    if flags == want:
+def _stop_message(variant):
+    return "; and ".join(STOP_MISTAKES[v] for v in variant)
+
+
+def _diagnose_stops(runs):
+    """runs: [(flags, losses, patience, min_delta)] of one check. A Mistake naming the known mistake
+    that explains every run (else the first run's), or the first wrong run."""
+    wrong = [r for r in runs if r[0] != _stop_sim(*r[1:])]
+    if not wrong:
         return
-    expect(len(flags) == len(want), "step did not return one value per call")
-    if min_delta:
-        ignored = _stop_sim(losses, patience, 0.0)
-        if flags == ignored:
-            raise Mistake(f"min_delta was ignored: with min_delta={min_delta} a decrease of at most "
-                          "min_delta is no improvement (it counts towards patience)")
-    for variant, message in STOP_MISTAKES.items():
+    for flags, losses, patience, min_delta in wrong:
+        expect(len(flags) == len(losses), "step did not return one value per call")
+    if all(r[3] for r in runs) and all(f == _stop_sim(l, p, 0.0) for f, l, p, _ in runs):
+        raise Mistake("min_delta was ignored: a decrease of at most min_delta is no improvement (it "
+                      "counts towards patience)")
+    for variant in STOP_VARIANTS:
+        if all(f == _stop_sim(l, p, d, variant) for f, l, p, d in runs):
+            raise Mistake(_stop_message(variant))
+    flags, losses, patience, min_delta = wrong[0]
+    for variant in STOP_VARIANTS:
         if flags == _stop_sim(losses, patience, min_delta, variant):
-            raise Mistake(message)
-    raise Mistake(f"wrong stop signals for {context}: expected {_fmt(want)}, got {_fmt(flags)}")
+            raise Mistake(_stop_message(variant))
+    context = f"patience={patience}" + (f", min_delta={min_delta}" if min_delta else "") + f", losses={losses}"
+    raise Mistake(f"wrong stop signals for {context}: expected {_fmt(_stop_sim(losses, patience, min_delta))}, "
+                  f"got {_fmt(flags)}")
 
 
 @check("values", points=2)
 def test_early_stopping_patience(student):
     """EarlyStopping.step is True once `patience` calls in a row bring no improvement"""
-    for patience, losses in PATIENCE_CASES:
-        flags = _signals(student.run("stop_signals", losses=losses, patience=patience))
-        _diagnose_stop(flags, losses, patience, 0.0, f"patience={patience}, losses={losses}")
+    runs = [(_signals(student.run("stop_signals", losses=losses, patience=patience)), losses, patience, 0.0)
+            for patience, losses in PATIENCE_CASES]
+    _diagnose_stops(runs)
 
 
 @check("values")
 def test_early_stopping_min_delta(student):
     """EarlyStopping counts a decrease of at most min_delta as no improvement"""
-    for patience, min_delta, losses in MIN_DELTA_CASES:
-        flags = _signals(student.run("stop_signals", losses=losses, patience=patience, min_delta=min_delta))
-        _diagnose_stop(flags, losses, patience, min_delta,
-                       f"patience={patience}, min_delta={min_delta}, losses={losses}")
+    runs = [(_signals(student.run("stop_signals", losses=losses, patience=patience, min_delta=min_delta)),
+             losses, patience, min_delta) for patience, min_delta, losses in MIN_DELTA_CASES]
+    _diagnose_stops(runs)
 
 
 def _which_call(state, seen):
