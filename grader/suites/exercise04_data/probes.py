@@ -33,9 +33,17 @@ def dataset_items(mod, with_transform):
     ds = mod.TensorPairDataset(X, y, transform=transform) if with_transform else mod.TensorPairDataset(X, y)
     calls_at_init = len(calls)
     n = len(ds)
-    items = [_pair(ds[i]) for i in range(len(X))]
+    items, reads = [], []
+    for _ in range(2):  # two epochs: every read must call the transform again
+        for i in range(len(X)):
+            before = len(calls)
+            item = _pair(ds[i])
+            reads.append(len(calls) - before)
+            if len(items) < len(X):
+                items.append(item)
     return {"X": X, "y": y, "len": n, "len_type": type(n).__name__, "items": items,
-            "is_dataset": isinstance(ds, Dataset), "calls": calls, "calls_at_init": calls_at_init}
+            "is_dataset": isinstance(ds, Dataset), "calls": calls, "calls_at_init": calls_at_init,
+            "reads": reads}
 
 
 def dataset_in_loader(mod):
@@ -49,12 +57,18 @@ def dataset_in_loader(mod):
 
 
 def standardizer_data(constant):
+    """constant=True: feature 2 is constant (std 0), features 0 and 3 have a tiny std, about 3e-8
+    and 4e-9 (centred on 0, where float32 resolves them)."""
     g = torch.Generator().manual_seed(3)
     A = torch.randn(40, 4, generator=g) * torch.tensor([1.0, 5.0, 0.2, 3.0]) + torch.tensor([2.0, -1.0, 0.5, 10.0])
     B = torch.randn(9, 4, generator=g) * 2.0 + 1.0
     if constant:
         A[:, 2] = 3.0
         B[:, 2] = torch.tensor([3.0, 3.25, 2.5, 3.0, 3.0, 3.5, 3.0, 2.75, 3.0])
+        A[:, 0] = 3e-8 * torch.randn(40, generator=g)
+        A[:, 3] = 4e-9 * torch.randn(40, generator=g)
+        B[:, 0] = 1e-7 * torch.randn(9, generator=g)
+        B[:, 3] = 1e-8 * torch.randn(9, generator=g)
     return A, B
 
 

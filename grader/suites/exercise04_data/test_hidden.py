@@ -75,6 +75,17 @@ def test_dataset_items(student):
     if any(c["shape"] == list(X.shape) for c in calls):
         raise Mistake("the transform was called on the whole X at once (in __init__?): call it on "
                       "each X[i] in __getitem__, when the item is read")
+    reads, n = spied["reads"], len(X)
+    if calls and any(r != 1 for r in reads):
+        if not any(reads) and spied["calls_at_init"]:
+            where = (f"the transform ran {spied['calls_at_init']} times in __init__ and never when an item "
+                     "is read")
+        elif not any(reads[n:]):
+            where = "the transformed items were kept after their first read and never transformed again"
+        else:
+            where = f"reading one item called the transform {max(reads)} times"
+        raise Mistake(f"{where}: a random transform (augmentation) must give a fresh sample at every read, so "
+                      "every epoch sees new ones; call transform(X[i]) in __getitem__, once per read")
     for i, item in enumerate(spied["items"]):
         x_desc, y_desc = _pair_of(item, i)
         x = tensor_of(x_desc, f"x of dataset[{i}]", shape=list(X[i].shape), dtype=None)
@@ -147,7 +158,7 @@ def test_standardizer_train_stats(student, reference):
 
 @check("values")
 def test_standardizer_constant_feature(student, reference):
-    """Standardizer: a constant feature (std 0) gives finite values, std clamped at 1e-8"""
+    """Standardizer: a constant feature (std 0) gives finite values; std is clamped below at 1e-8, not shifted"""
     got = student.run("standardizer_all")["constant"]
     want = reference.run("standardizer_all")["constant"]
     A, B = got["A"], got["B"]
@@ -165,6 +176,32 @@ def test_standardizer_constant_feature(student, reference):
         expect_close(out[:, 2], want[key]["values"][:, 2],
                      "the constant feature should standardize to (x - mean) / 1e-8 (0 on the training "
                      "data) with the statistics stored by fit", rtol=1e-3)
+    # tiny but nonzero std (about 3e-8, above the floor, and 4e-9, below it); biased or not is the
+    # business of the train-stats check, so the submission's own choice is followed here
+    unbiased = close(std[1].double(), A[:, 1].double().std(), rtol=1e-4, atol=0)
+    true = A.double().std(0, unbiased=unbiased)
+    for j in (0, 3):
+        want_std = max(true[j].item(), 1e-8)
+        if close(std[j].double(), true[j] + 1e-8, rtol=1e-3, atol=0):
+            raise Mistake(f"1e-8 was added to the std instead of clamping it: a feature whose std is tiny but not "
+                          f"zero ({true[j].item():.2g}) got std {std[j].item():.3g} instead of {want_std:.3g}; "
+                          "clamp it from below, std.clamp_min(1e-8)")
+        if true[j] < 1e-8 and close(std[j].double(), true[j], rtol=1e-3, atol=0):
+            raise Mistake(f"only a std of exactly 0 was replaced: a feature whose std is below 1e-8 but not zero "
+                          f"({true[j].item():.2g}) must be clamped to 1e-8 too, std.clamp_min(1e-8)")
+        expect(close(std[j].double(), torch.tensor(want_std, dtype=torch.float64), rtol=1e-3, atol=0),
+               f"a feature of tiny std {true[j].item():.2g} should get std {want_std:.3g} (the std clamped "
+               f"below at 1e-8), got {std[j].item():.3g}")
+    mean = A.double().mean(0)[[0, 3]]
+    for key, data in (("out_A", A), ("out_B", B)):
+        x = data.double()[:, [0, 3]]
+        out = outs[key][:, [0, 3]].double()
+        if close(out, (x - mean) / (std[[0, 3]].double() + 1e-8), rtol=1e-3, atol=0) and \
+                not close(out, (x - mean) / std[[0, 3]].double(), rtol=1e-3, atol=0):
+            raise Mistake("__call__ adds 1e-8 to the std it divides by: with a feature of tiny std that changes "
+                          "the result; the clamp in fit is the only guard, return (x - mean) / std")
+        expect_close(out, (x - mean) / std[[0, 3]].double(), "with a feature of tiny std, (x - mean) / std "
+                     "with the stored statistics differs from what Standardizer returned", rtol=1e-3)
 
 
 # ---------------------------------------------------------------- loaders
