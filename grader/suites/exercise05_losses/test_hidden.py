@@ -173,6 +173,10 @@ def _focal_diagnosis(got, gamma):
     dim0 = F.log_softmax(logits.double(), dim=0).gather(1, target.unsqueeze(1)).squeeze(1)
     candidates.append((-((1 - dim0.exp()) ** gamma) * dim0,
                        "the softmax was taken over the batch (dim 0): take it over the classes, dim=1"))
+    twice = F.log_softmax(F.softmax(logits.double(), dim=1), dim=1).gather(1, target.unsqueeze(1)).squeeze(1)
+    candidates.append((-((1 - twice.exp()) ** gamma) * twice,
+                       "softmax was applied to the logits before F.cross_entropy / log_softmax, which apply "
+                       "it themselves, so the probabilities went through softmax twice: pass the raw logits"))
     for values, message in candidates:
         if close(loss, values.mean().float()) and not close(values.mean(), right.mean()):
             return message
