@@ -3,9 +3,15 @@
 import torch
 from torch import nn
 
-from grader.suites.common import describe
+from grader.suites.common import attempt, describe, warm_meta_values
+from grader.suites.common import cuda_available  # noqa: F401  (a probe)
 
 VOCAB, D_MODEL, N_HEADS, CLASSES = 11, 8, 2, 3
+
+
+def warm():
+    """Called once in the zygote."""
+    warm_meta_values()
 
 
 def padding_mask_call(mod, lengths, max_len=None):
@@ -213,5 +219,34 @@ def classifier_training(mod, steps=20):
         losses.append(loss.item())
     model.eval()
     with torch.no_grad():
-        acc = float((model(tokens).argmax(1) == labels).float().mean())
-    return {"losses": losses, "accuracy": acc}
+        out = model(tokens)
+        acc = float((out.argmax(1) == labels).float().mean())
+    probabilities = bool((out >= 0).all() and torch.allclose(out.sum(1), torch.ones(len(out)), atol=1e-4))
+    return {"losses": losses, "accuracy": acc, "probabilities": probabilities}
+
+
+def device_runs(mod, device):
+    """The classifier moved to `device` (train mode with a backward pass, then eval mode under no_grad)
+    and masked_mean, on inputs there; an error is data (on meta, values read are ones)."""
+    torch.manual_seed(0)
+    runs = {}
+    tokens = _tokens(0, [5, 2, 4], 5, seed=1).to(device)
+    model = mod.SequenceClassifier(VOCAB, D_MODEL, N_HEADS, CLASSES, pad_idx=0).to(device)
+
+    def train():
+        model.train()
+        out = model(tokens)
+        out.float().sum().backward()
+        return out
+
+    def evaluate():
+        model.eval()
+        with torch.no_grad():
+            return model(tokens)
+
+    x, pad, _ = _masked_mean_inputs()
+    for name, fn in (("train", train), ("eval", evaluate),
+                     ("masked_mean", lambda: mod.masked_mean(x.to(device), pad.to(device)))):
+        out, error = attempt(fn, device)
+        runs[name] = {"error": error, "device": str(out.device) if isinstance(out, torch.Tensor) else None}
+    return runs

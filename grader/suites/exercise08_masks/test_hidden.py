@@ -3,7 +3,7 @@
 import torch
 
 from grader.checks import Mistake, check, close, expect, expect_close
-from grader.suites.common import tensor_of
+from grader.suites.common import mixed_devices, tensor_of
 
 PAD_CASES = [([3, 1, 4], None), ([2, 5, 5, 1], None), ([4], None), ([2, 3, 1], 6), ([1, 4], 4)]
 
@@ -297,6 +297,30 @@ def test_classifier_learns(student):
     got = student.run("classifier_training")
     losses = got["losses"]
     expect(all(l == l for l in losses), "the loss became NaN during training")
+    softmax = (": the model returns probabilities (each row sums to 1), so softmax was applied before "
+               "F.cross_entropy / nn.CrossEntropyLoss, which applies log_softmax itself; forward must return "
+               "the raw logits") if got["probabilities"] else ""
     expect(losses[-1] < 0.3 * losses[0],
-           f"in 20 Adam steps the loss fell only from {losses[0]:.3f} to {losses[-1]:.3f}")
+           f"in 20 Adam steps the loss fell only from {losses[0]:.3f} to {losses[-1]:.3f}{softmax}")
     expect(got["accuracy"] >= 0.9, f"after training, accuracy on the training set is only {got['accuracy']:.2f}")
+
+
+DEVICE_RUNS = {"train": "the classifier in train mode (forward and backward)",
+               "eval": "the classifier in eval mode under no_grad", "masked_mean": "masked_mean"}
+
+
+@check("device")
+def test_device(student):
+    """The classifier moved to a device, and masked_mean, run there (meta, and cuda when present), making no tensor elsewhere"""
+    for device in ["meta"] + (["cuda"] if student.run("cuda_available") else []):
+        runs = student.run("device_runs", device=device)
+        for name, what in DEVICE_RUNS.items():
+            error, where = runs[name]["error"], runs[name]["device"]
+            if mixed_devices(error):
+                raise Mistake(f"{what} raised {error} with its inputs on {device}: a tensor made on the default "
+                              "device (cpu) inside it met them, e.g. positions from torch.arange(T) or a mask "
+                              "from torch.zeros(...); create it on the input's device (device=tokens.device, "
+                              "or torch.zeros_like)")
+            expect(not error or device == "meta", f"{what} raised {error} with its inputs on {device}")
+            if where is not None and torch.device(where).type != device:
+                raise Mistake(f"{what} returned its result on {where}, not on {device} where its inputs are")

@@ -55,6 +55,6 @@ class SequenceClassifier(nn.Module):
 
     def forward(self, tokens):
         pad = tokens == self.pad_idx
-        float_mask = torch.zeros(pad.shape).masked_fill(pad, float("-inf"))
+        float_mask = torch.zeros(pad.shape, device=tokens.device).masked_fill(pad, float("-inf"))
         h = self.layer(self.emb(tokens), src_key_padding_mask=float_mask)
         return self.out(masked_mean(h, pad))
