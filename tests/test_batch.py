@@ -308,7 +308,7 @@ def test_merge_allow_partial_marks_the_gaps(shards, tmp_path):
     result = CliRunner().invoke(main, ["merge", str(shards[0]), "--out", str(merged),
                                        "--allow-partial"])
     assert result.exit_code == 0, result.output
-    assert "planned scorecards missing and 1 gaps, marked in the gradebook" in result.output
+    assert "5 planned scorecards missing and 1 merge gap, marked in the gradebook" in result.output
     book = gradebook(merged)
     absent = set(book) - set(gradebook(shards[0]))
     assert set(book) == set(EXPECTED) and len(absent) == 5

@@ -172,8 +172,9 @@ def one_line(summary: dict) -> str:
     line = (f"mean total {people(total.get('mean', 0))}/{people(total.get('max_score', 0))}; "
             f"{len(summary['problems'])} with problems")
     if summary["missing"] or summary["gaps"]:
-        line += (f"; {len(summary['missing'])} planned scorecards missing and "
-                 f"{len(summary['gaps'])} gaps, marked in the gradebook")
+        gaps = len(summary["gaps"])
+        line += (f"; {len(summary['missing'])} planned scorecards missing and {gaps} "
+                 f"merge gap{'' if gaps == 1 else 's'}, marked in the gradebook")
     return line + "."
 
 
