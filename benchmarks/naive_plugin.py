@@ -16,7 +16,8 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     from grader import catalog
     from grader.plugin import GradingPlugin
-    from grader.probing import ReferenceRunner, SubmissionRunner
+    from grader.probing import SubmissionRunner
+    from grader.references import ReferenceRunner
     from grader.worker.client import Zygote
     from grader.worker.limits import Limits
 

@@ -13,6 +13,7 @@ from grader.api import ApiEntry, parse
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 SUITES_DIR = PACKAGE_DIR / "suites"
+PACKS_DIR = PACKAGE_DIR / "packs"  # reference packs: <exercise id>.pt (see references.py)
 PROJECT_ROOT = PACKAGE_DIR.parent
 ID_PATTERN = re.compile(r"exercise(\d\d)_([a-z0-9_]+)")
 
@@ -47,11 +48,27 @@ class Exercise:
 
     @property
     def solution_path(self) -> Path:
-        root = Path(os.environ.get("GRADER_SOLUTIONS", PROJECT_ROOT / "solutions"))
-        return root / self.id / self.filename
+        return solutions_root() / self.id / self.filename
+
+    @property
+    def pack_path(self) -> Path:
+        return PACKS_DIR / f"{self.id}.pt"
 
     def exercise_dir(self, course_root: Path) -> Path:
         return course_root / "exercises" / self.id
+
+
+def solutions_root() -> Path:
+    """Where the reference solutions are: $GRADER_SOLUTIONS, else solutions/ of a checkout
+    (absent from an installed grader, which compares against its reference packs)."""
+    return Path(os.environ.get("GRADER_SOLUTIONS", PROJECT_ROOT / "solutions")).resolve()
+
+
+def builtin_exercises_dir() -> Path:
+    """The built-in course's student files (exercises/): shipped inside an installed
+    package as grader/exercises, or the checkout's own folder."""
+    installed = PACKAGE_DIR / "exercises"
+    return installed if installed.is_dir() else PROJECT_ROOT / "exercises"
 
 
 @cache
@@ -80,9 +97,10 @@ def get(name: str) -> Exercise:
 
 
 def find_course_root(start: Path | None = None) -> Path:
-    """The nearest folder (from `start` upwards) holding `exercises/`, else the project root."""
+    """The nearest folder (from `start` upwards) holding `exercises/`, else the built-in
+    course's own folder."""
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
         if (folder / "exercises").is_dir():
             return folder
-    return PROJECT_ROOT
+    return builtin_exercises_dir().parent

@@ -10,11 +10,15 @@ from pathlib import Path
 import click
 
 from grader import __version__, batch, catalog, notebooks
-from grader.render import RENDERERS, classroom
+from grader.files import write_atomic
+from grader.render import RENDERERS, classroom, classroom50
 from grader.scorecard import Scorecard
 from grader.submission import locate
 from grader.worker import sandbox
 from grader.worker.limits import Limits
+
+
+GRADER_FAULT = 3  # exit status: grading itself failed (a broken suite, a missing reference)
 
 
 class GradeGroup(click.Group):
@@ -62,13 +66,16 @@ def run() -> None:
 @click.option("--format", "fmt", type=click.Choice(sorted(RENDERERS)), default="terminal",
               show_default=True, help="How to print the scorecard.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write the scorecard as JSON to this file.")
+              help="Also write the scorecard to this file: in --format's format, or as JSON "
+                   "when --format is terminal.")
+@click.option("--release-body", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the Markdown scorecard here (Classroom 50's release-body.md).")
 @click.option("--fail-under", type=click.FloatRange(0, 100), default=None,
               help="Exit with status 1 when the score is below this percentage.")
 @click.option("--classroom-output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also append `result=<base64>` for GitHub Classroom's reporter to this file "
                    "(use \"$GITHUB_OUTPUT\").")
-def exercise_cmd(exercise_id, path, fmt, out, fail_under, classroom_output):
+def exercise_cmd(exercise_id, path, fmt, out, release_body, fail_under, classroom_output):
     """Grade one exercise. PATH: the module file, a notebook, or a folder holding it."""
     ex = _exercise(exercise_id)
     if path is None:
@@ -79,12 +86,26 @@ def exercise_cmd(exercise_id, path, fmt, out, fail_under, classroom_output):
     if path.is_dir() and not locate(ex, path).exists():  # e.g. a Gradescope upload named hw1.py
         path = batch.detect(path, [ex]).get(ex.id, path)
     card = _grade_now(ex, path)
-    click.echo(RENDERERS[fmt](card), nl=False)
+    try:
+        text = RENDERERS[fmt](card)
+    except classroom50.FractionalPoints as exc:
+        click.echo(f"grade: cannot write {fmt}: {exc}", err=True)
+        sys.exit(GRADER_FAULT)
+    click.echo(text, nl=False)
     if out:
-        out.write_text(RENDERERS["json"](card))
+        write_atomic(out, RENDERERS["json"](card) if fmt == "terminal" else text)
+    if release_body:
+        write_atomic(release_body, RENDERERS["markdown"](card))
     if classroom_output:
         with open(classroom_output, "a", encoding="utf-8") as f:
             f.write(classroom.github_output(card))
+    if card.grader_error:
+        click.echo(f"grade: grading {ex.short_id} failed on the grader's side, not yours; the "
+                   "score above is incomplete. Show this to your teacher:\n"
+                   + (card.grader_fault or "\n".join(f"{c.id}: {c.message}\n{c.output}"
+                                                      for c in card.checks
+                                                      if c.status == "grader-error")), err=True)
+        sys.exit(GRADER_FAULT)
     if fail_under is not None and card.percent < fail_under:
         sys.exit(1)
 
@@ -134,7 +155,7 @@ def render_cmd(scorecard, fmt):
               help="Grade these exercises for everyone (repeatable); default: those each "
                    "submission attempts.")
 @click.option("--jobs", "-j", type=click.IntRange(1), default=None,
-              help="Grading processes [default: the number of CPUs].")
+              help="Grading processes [default: the CPUs this process may use].")
 @click.option("--resume", is_flag=True,
               help="Keep the scorecards already in --out; grade the rest.")
 @click.option("--shard", metavar="i/N", default=None,
@@ -165,10 +186,11 @@ def batch_cmd(submissions, out, exercise_ids, jobs, resume, shard, probe_timeout
     except batch.BatchError as exc:
         click.echo(f"grade: {exc}", err=True)
         sys.exit(2)
-    total = result.reports.get("total", {})
+    from grader.render.gradebook import one_line
+
     click.echo(f"{result.graded} graded, {result.skipped} already done, of {result.total} "
-               f"({result.students} students) in {result.wall_s:.1f} s; mean total "
-               f"{total.get('mean', 0):g}/{total.get('max_score', 0):g}. Results: {out}")
+               f"({result.students} students) in {result.wall_s:.1f} s; "
+               f"{one_line(result.reports)} Results: {out} (open {out / 'report.html'})")
     if result.interrupted:
         click.echo(f"grade: interrupted; {result.total - result.graded - result.skipped} left. "
                    "Run the same command with --resume to finish.", err=True)
@@ -179,14 +201,46 @@ def batch_cmd(submissions, out, exercise_ids, jobs, resume, shard, probe_timeout
 @click.argument("outputs", nargs=-1, required=True,
                 type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
-def merge_cmd(outputs, out):
-    """Combine the --out folders of sharded batches into one gradebook and summary."""
+@click.option("--allow-partial", is_flag=True,
+              help="Merge even with shards or scorecards missing, marking the gaps.")
+def merge_cmd(outputs, out, allow_partial):
+    """Combine the --out folders of sharded batches into one gradebook and summary.
+
+    Refuses (exit status 1, a line per gap) unless they are every shard of one run, each
+    complete, graded by the same grader and reference results.
+    """
     try:
-        summary = batch.merge(list(outputs), out)
+        summary = batch.merge(list(outputs), out, allow_partial=allow_partial)
+    except batch.MergeRefused as exc:
+        for gap in exc.gaps:
+            click.echo(f"grade merge: {gap}", err=True)
+        click.echo("grade merge: nothing merged; merge every shard, or pass --allow-partial "
+                   "to merge anyway with the gaps marked", err=True)
+        sys.exit(1)
     except batch.BatchError as exc:
         click.echo(f"grade: {exc}", err=True)
         sys.exit(2)
-    click.echo(f"merged {len(outputs)} folders: {summary['students']} students. Results: {out}")
+    from grader.render.gradebook import one_line
+
+    click.echo(f"merged {len(outputs)} folders: {summary['students']} students; "
+               f"{one_line(summary)} Results: {out}")
+
+
+@main.command("report")
+@click.argument("results", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The HTML file to write [default: RESULTS/report.html].")
+def report_cmd(results, out):
+    """Write the class report of a `grade batch` or `grade merge` folder: one HTML file
+    that opens offline."""
+    from grader.render.gradebook import one_line
+
+    if not (results / "scorecards").is_dir():
+        click.echo(f"grade: {results} holds no scorecards/ (is it a batch output?)", err=True)
+        sys.exit(2)
+    out = out or results / "report.html"
+    summary = batch.write_report(results, out)
+    click.echo(f"{summary['students']} students; {one_line(summary)} Report: {out}")
 
 
 @main.command("init-course")
@@ -195,22 +249,34 @@ def merge_cmd(outputs, out):
               help="Only these exercises (repeatable); default: all.")
 @click.option("--name", "course", default="PyTorch course", show_default=True,
               help="The course name in the student README.")
+@click.option("--platform", type=click.Choice(["classroom50", "actions", "github-classroom"]),
+              default="classroom50", show_default=True,
+              help="Where submissions are graded: Classroom 50, a plain GitHub Actions workflow, "
+                   "or GitHub Classroom (sunset in 2026).")
+@click.option("--grader", "grader_spec", default=None, metavar="REQUIREMENT",
+              help="What students and CI pip-install, e.g. a git tag or wheel URL "
+                   "[default: pytorch-grader @ git+https://github.com/ORG/grader@v<version>].")
 @click.option("--python", default="3.11", show_default=True, help="Python version in CI.")
 @click.option("--force", is_flag=True, help="Write into a folder that is not empty.")
-def init_course_cmd(dest, exercise_ids, course, python, force):
-    """Write the student course repository (exercises, README, Classroom workflow) to DEST."""
+def init_course_cmd(dest, exercise_ids, course, platform, grader_spec, python, force):
+    """Write the student course repository to DEST, set up for grading on PLATFORM."""
     from grader import course as course_mod
 
     for e in exercise_ids:
         _exercise(e)
     try:
-        written = course_mod.init_course(dest, exercise_ids=list(exercise_ids) or None,
-                                         course=course, python=python, force=force)
+        written = course_mod.init_course(dest, exercise_ids=list(exercise_ids) or None, course=course,
+                                         grader=grader_spec or course_mod.DEFAULT_GRADER,
+                                         python=python, platform=platform, force=force)
     except course_mod.CourseError as exc:
         click.echo(f"grade: {exc}", err=True)
         sys.exit(2)
-    click.echo(f"wrote {len(written)} files to {dest}; edit the two grader steps in "
-               f"{dest / '.github/workflows/classroom.yml'} before the first push")
+    click.echo(f"wrote {len(written)} files: the student repository in {dest}")
+    if platform == "classroom50":
+        click.echo(f"and the Classroom 50 autograder in {course_mod.classroom50_dir(dest)} "
+                   "(read its README.md)")
+    if not grader_spec:
+        click.echo("pin the grader with --grader (a git tag or wheel URL students can install)")
 
 
 @main.command("gradescope-bundle")
@@ -238,7 +304,11 @@ def doctor_cmd():
 
     rows = report()
     for item, ok, detail in rows:
-        click.echo(f"{'ok  ' if ok else 'WARN'}  {item:<20} {detail}")
+        click.echo(f"{'ok  ' if ok else 'FAIL' if detail.startswith('FAIL') else 'WARN'}  {item:<20} "
+                   f"{detail.removeprefix('FAIL: ')}")
+    if any(detail.startswith("FAIL") for _, _, detail in rows):
+        click.echo("grade: grading cannot work here until the FAIL above is fixed", err=True)
+        sys.exit(1)
     if not all(ok for _, ok, _ in rows):
         click.echo("some protections are missing: grading works, with less isolation", err=True)
 
@@ -260,3 +330,55 @@ def notebook_cmd(exercise_id, out):
     out = out or Path(f"{ex.module}.ipynb")
     notebooks.nbformat.write(notebooks.build(ex, catalog.find_course_root()), str(out))
     click.echo(f"wrote {out}")
+
+
+@main.group("references")
+def references_group():
+    """Reference packs: the reference results shipped instead of the solutions."""
+
+
+@references_group.command("build")
+@click.argument("exercise_ids", nargs=-1, metavar="[ID]...")
+@click.option("--jobs", "-j", type=click.IntRange(1), default=None,
+              help="Exercises built at once [default: the number of CPUs].")
+def references_build_cmd(exercise_ids, jobs):
+    """Record the reference packs (grader/packs/) from the solutions; run in the checkout."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    chosen = [_exercise(e) for e in exercise_ids] or list(catalog.exercises())
+    missing = [ex.id for ex in chosen if not ex.solution_path.is_file()]
+    if missing:
+        click.echo(f"grade: no reference solution for {', '.join(missing)} under "
+                   f"{catalog.solutions_root()} (set GRADER_SOLUTIONS)", err=True)
+        sys.exit(2)
+    jobs = min(jobs or os.cpu_count() or 1, len(chosen))
+    failed = False
+    with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
+        for ex_id, line in pool.map(_build_one, [ex.id for ex in chosen]):
+            failed |= line.startswith("FAILED")
+            click.echo(f"{ex_id:<28} {line}")
+    sys.exit(GRADER_FAULT if failed else 0)
+
+
+def _build_one(exercise_id: str) -> tuple[str, str]:
+    from grader import references
+    from grader.checks import GraderError
+
+    ex = catalog.get(exercise_id)
+    try:
+        pack = references.build_pack(ex, ex.exercise_dir(catalog.builtin_exercises_dir().parent) / ex.filename)
+    except GraderError as exc:
+        return ex.id, f"FAILED: {exc}"
+    return ex.id, f"{len(pack['entries'])} results, {ex.pack_path.stat().st_size / 1024:.0f} KiB"
+
+
+@references_group.command("check")
+def references_check_cmd():
+    """Exit 1 unless every exercise's pack fits its hidden suite and solution."""
+    from grader import references
+
+    stale = [(ex.id, reason) for ex in catalog.exercises() if (reason := references.stale_reason(ex))]
+    for ex_id, reason in stale:
+        click.echo(f"{ex_id}: {reason}; run `grade references build {ex_id}`", err=True)
+    sys.exit(1 if stale else 0)

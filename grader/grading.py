@@ -15,7 +15,8 @@ import grader
 from grader import checks
 from grader.catalog import SUITES_DIR, Exercise
 from grader.plugin import GradingPlugin
-from grader.probing import ReferenceRunner, SubmissionRunner
+from grader.probing import SubmissionRunner
+from grader.references import ReferenceRunner
 from grader.scorecard import Scorecard
 from grader.submission import prepare
 from grader.worker.client import Zygote
@@ -26,8 +27,9 @@ UNSANDBOXED = ("ran unsandboxed (bwrap not available): student code could read f
                "signal processes the grader can")
 
 
-def run_suite(exercise: Exercise, plugin: GradingPlugin) -> None:
-    """Run the exercise's hidden suite in this process, silently, with `plugin` attached."""
+def run_suite(exercise: Exercise, plugin: GradingPlugin) -> int:
+    """Run the exercise's hidden suite in this process, silently, with `plugin` attached;
+    returns pytest's exit code."""
     args = [str(exercise.suite_dir), "-c", str(SUITES_DIR / "pytest.ini"),
             "--rootdir", str(SUITES_DIR), "--import-mode=importlib", "--assert=plain",
             "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:xdist", "-p", "no:timeout",
@@ -37,15 +39,17 @@ def run_suite(exercise: Exercise, plugin: GradingPlugin) -> None:
     saved = os.environ.pop("PYTEST_ADDOPTS", None)
     try:
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            pytest.main(args, plugins=[plugin])
+            return int(pytest.main(args, plugins=[plugin]))
     finally:
         if saved is not None:
             os.environ["PYTEST_ADDOPTS"] = saved
 
 
 def grade(exercise: Exercise, path: Path, *, zygote: Zygote | None = None,
-          limits: Limits = Limits()) -> Scorecard:
-    """Grade the submission at `path` (file, folder or notebook) and return its scorecard."""
+          limits: Limits = Limits(), reference: ReferenceRunner | None = None) -> Scorecard:
+    """Grade the submission at `path` (file, folder or notebook) and return its scorecard.
+    A fault of the grader's (a suite that does not load, a check that breaks, a missing
+    reference result) is flagged on the card (`grader_error`), never silently charged."""
     start = time.monotonic()
     own_zygote = zygote is None
     zygote = zygote or Zygote().spawn(preload=(str(exercise.probes_path),))
@@ -54,12 +58,18 @@ def grade(exercise: Exercise, path: Path, *, zygote: Zygote | None = None,
         with tempfile.TemporaryDirectory(prefix="grader-sub-") as tmp:
             sub = prepare(exercise, Path(path), Path(tmp))
             student = SubmissionRunner(zygote, exercise, sub.module_path, limits, sub.problem)
-            plugin = GradingPlugin(student, ReferenceRunner(zygote, exercise, limits))
-            run_suite(exercise, plugin)
+            reference = reference or ReferenceRunner(zygote, exercise, limits)
+            plugin = GradingPlugin(student, reference)
+            code = run_suite(exercise, plugin)
     finally:
         if own_zygote:
             zygote.close()
-    notes = [] if zygote.sandboxed else [UNSANDBOXED]
+    faults = list(plugin.faults)
+    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) and not faults:
+        faults.append(f"pytest stopped with exit code {code} ({pytest.ExitCode(code).name})")
+    if not plugin.results and not faults:
+        faults.append(f"the hidden suite of {exercise.id} has no checks")
+    notes = ([] if zygote.sandboxed else [UNSANDBOXED]) + reference.notes
     return Scorecard(exercise.id, exercise.title, str(sub.path), plugin.results, grader.__version__,
                      sandboxed=zygote.sandboxed, problem=student.blocking_problem, notes=notes,
-                     duration_s=time.monotonic() - start)
+                     duration_s=time.monotonic() - start, grader_fault="\n\n".join(faults))

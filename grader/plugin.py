@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import traceback
+
 import pytest
 
-from grader.checks import GraderError, Mistake, ProbeError
-from grader.scorecard import CheckResult
+from grader.checks import Mistake, ProbeError
+from grader.scorecard import CheckResult, Status
+
+GRADER_PROBLEM = "grader problem (not your fault; your teacher sees the details)"
 
 
 def _title(item) -> str:
@@ -21,26 +25,35 @@ def _first_line(text: str) -> str:
 def classify(exc: BaseException | None) -> tuple[str, str, str]:
     """(status, one-line message, longer output) for a check's exception."""
     if exc is None:
-        return "passed", "", ""
+        return Status.PASSED, "", ""
     if isinstance(exc, ProbeError):
-        status = {"timeout": "timeout", "not-run": "not-run"}.get(exc.status, "error")
+        status = {"timeout": Status.TIMEOUT, "not-run": Status.NOT_RUN}.get(exc.status, Status.ERROR)
         return status, exc.message, exc.output
     if isinstance(exc, Mistake):
         detail = ""
         if exc.expected is not None or exc.actual is not None:
             detail = f"expected: {exc.expected}\nactual:   {exc.actual}"
-        return "failed", exc.message, detail
+        return Status.FAILED, exc.message, detail
     if isinstance(exc, AssertionError):
-        return "failed", _first_line(exc) or "a check failed", ""
-    if isinstance(exc, GraderError):
-        return "error", f"grader problem (not your fault): {exc}", ""
-    return "error", f"grader problem (not your fault): {type(exc).__name__}: {_first_line(exc)}", ""
+        return Status.FAILED, _first_line(exc) or "a check failed", ""
+    # GraderError or any other exception: the suite or the grader broke, not the submission
+    trace = "".join(traceback.format_exception(exc))
+    return Status.GRADER_ERROR, f"{GRADER_PROBLEM}: {type(exc).__name__}: {_first_line(exc)}", trace
 
 
 class GradingPlugin:
+    """Provides the `student` and `reference` fixtures; turns each check's report into a
+    `CheckResult`, and a suite that fails to load into `faults` (the teacher's to read)."""
+
     def __init__(self, student, reference):
         self._student, self._reference = student, reference
         self.results: list[CheckResult] = []
+        self.faults: list[str] = []
+
+    def pytest_collectreport(self, report):
+        if report.failed:
+            self.faults.append(f"the hidden suite failed to load ({report.nodeid or 'collection'}):\n"
+                               f"{report.longreprtext}")
 
     @pytest.fixture
     def student(self):
@@ -53,7 +66,8 @@ class GradingPlugin:
     def pytest_collection_modifyitems(self, items):
         for item in items:
             if not hasattr(getattr(item, "function", None), "grader_check"):
-                raise GraderError(f"hidden test {item.nodeid} lacks @check(...)")
+                self.faults.append(f"hidden test {item.nodeid} lacks @check(...)")
+        items[:] = [item for item in items if hasattr(getattr(item, "function", None), "grader_check")]
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
@@ -62,6 +76,8 @@ class GradingPlugin:
         if call.when == "call" or (call.when == "setup" and report.failed):
             exc = call.excinfo.value if call.excinfo else None
             status, message, output = classify(exc)
+            if call.when == "setup" and status != Status.GRADER_ERROR:  # a fixture broke
+                status, message, output = classify(RuntimeError(f"setup failed: {message}"))
             meta = item.function.grader_check
             check_id = item.name.removeprefix("test_")
             self.results.append(CheckResult(check_id, _title(item), meta["category"],

@@ -1,6 +1,6 @@
 """Renderers: pure functions from a Scorecard to text, one module per format."""
 
-from grader.render import classroom, gradescope, json_format, junit, markdown, terminal
+from grader.render import classroom, classroom50, gradescope, json_format, junit, markdown, terminal
 
 RENDERERS = {
     "terminal": terminal.render,
@@ -9,4 +9,5 @@ RENDERERS = {
     "junit": junit.render,
     "gradescope": gradescope.render,
     "classroom": classroom.render,
+    "classroom50": classroom50.render,
 }

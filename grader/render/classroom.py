@@ -11,11 +11,11 @@ import json
 
 from grader.scorecard import Scorecard
 
-_TEST_STATUS = {"passed": "pass", "error": "error"}  # failed, timeout, not-run → fail
+_TEST_STATUS = {"passed": "pass", "error": "error", "grader-error": "error"}  # failed, timeout, not-run → fail
 
 
 def result(card: Scorecard) -> dict:
-    if not card.checks:
+    if not card.checks or card.grader_error:
         status = "error"
     else:
         status = "pass" if card.score == card.max_score else "fail"

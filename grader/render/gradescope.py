@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+from grader.render.text import GRADER_FAULT
 from grader.scorecard import Scorecard
 
 
@@ -19,7 +20,8 @@ def results(card: Scorecard) -> dict:
     summary = (f"{card.exercise} — {card.title}: {card.score:g}/{card.max_score:g} "
                f"({card.percent:.0f}%)")
     problem = f"Problem: {card.problem}" if card.problem else ""
-    output = "\n".join(part for part in (summary, problem, *card.notes) if part)
+    fault = f"GRADER ERROR: {GRADER_FAULT}." if card.grader_error else ""
+    output = "\n".join(part for part in (fault, summary, problem, *card.notes) if part)
     tests = []
     for i, c in enumerate(card.checks, start=1):
         text = "\n\n".join(part for part in (c.message if c.status != "passed" else "", c.output)
@@ -45,7 +47,8 @@ def results(card: Scorecard) -> dict:
         "visibility": "visible",
         "stdout_visibility": "hidden",
         "extra_data": {"exercise": card.exercise, "max_score": card.max_score,
-                       "grader_version": card.grader_version},
+                       "grader_version": card.grader_version, "grader_error": card.grader_error,
+                       "grader_fault": card.grader_fault},
         "tests": tests,
     }
 

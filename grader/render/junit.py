@@ -55,7 +55,7 @@ def render(card: Scorecard) -> str:
         title = f"{c.title} [{c.category}, {points(c.points)}/{points(c.max_points)} points]"
         if c.status == "passed":
             continue
-        tag = {"error": "error", "not-run": "skipped"}.get(c.status, "failure")
+        tag = {"error": "error", "grader-error": "error", "not-run": "skipped"}.get(c.status, "failure")
         node = ET.SubElement(case, tag, {"message": clean(c.message or c.status)})
         if tag != "skipped":
             node.set("type", c.status)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 
-from grader.render.text import points, printable
+from grader.render.text import GRADER_FAULT, points, printable
 from grader.scorecard import Scorecard
 
 MAX_OUTPUT = 2000  # characters of a check's output shown under it
-EMOJI = {"passed": "✅", "failed": "❌", "error": "💥", "timeout": "⏱️", "not-run": "⏭️"}
+EMOJI = {"passed": "✅", "failed": "❌", "error": "💥", "timeout": "⏱️", "not-run": "⏭️",
+         "grader-error": "⚠️"}
 
 
 def cell(text: str) -> str:
@@ -25,6 +26,8 @@ def render(card: Scorecard) -> str:
              f"{points(card.score)}/{points(card.max_score)} ({card.percent:.0f}%)", ""]
     if card.problem:
         lines += [f"> **Problem:** {cell(card.problem)}", ""]
+    if card.grader_error:
+        lines += [f"> ⚠️ **Grader error:** {cell(GRADER_FAULT)}", ""]
     lines += ["| | check | category | points | message |", "|:-:|---|---|--:|---|"]
     for c in card.checks:
         message = c.message if c.status != "passed" else ""

@@ -10,11 +10,12 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from grader.render.text import points, printable
+from grader.render.text import GRADER_FAULT, points, printable
 from grader.scorecard import Scorecard
 
 MARKS = {"passed": ("PASS", "green"), "failed": ("FAIL", "red"), "error": ("ERROR", "red"),
-         "timeout": ("TIMEOUT", "magenta"), "not-run": ("SKIP", "yellow")}
+         "timeout": ("TIMEOUT", "magenta"), "not-run": ("SKIP", "yellow"),
+         "grader-error": ("GRADER", "bold magenta")}
 
 
 def render(card: Scorecard, color: bool | None = None, width: int = 100) -> str:
@@ -28,6 +29,8 @@ def render(card: Scorecard, color: bool | None = None, width: int = 100) -> str:
     console.print(Text(f"submission: {printable(card.submission)}", style="dim"))
     if card.problem:
         console.print(Text(f"problem: {printable(card.problem)}", style="bold red"))
+    if card.grader_error:
+        console.print(Text(f"GRADER ERROR: {GRADER_FAULT}", style="bold magenta"))
     table = Table(box=box.SIMPLE_HEAD if color else box.ASCII, show_edge=color, pad_edge=False)
     for name, justify in (("status", "left"), ("check", "left"), ("category", "left"),
                           ("points", "right")):

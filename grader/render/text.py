@@ -7,6 +7,10 @@ import re
 _UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
+GRADER_FAULT = ("grading failed on the grader's side, not because of your code: this score "
+                "is incomplete and your teacher must regrade it")
+
+
 def points(x: float) -> str:
     return f"{x:g}"
 

@@ -40,11 +40,29 @@ def _student_frames(exc: BaseException, path: str) -> list:
     return [f for f in traceback.extract_tb(exc.__traceback__) if os.path.abspath(f.filename) == path]
 
 
+# How each CUDA-less build of torch refuses cuda: the CPU build, a CUDA build without a
+# driver or without a GPU. `error_line` reads them all as one, so diagnoses do not depend on
+# which build a student or a CI machine installed.
+NO_CUDA = ("Torch not compiled with CUDA enabled", "Found no NVIDIA driver", "No CUDA GPUs are available",
+           "no CUDA-capable device is detected", "CUDA driver initialization failed")
+NO_CUDA_LINE = ("CUDA unavailable: the code used cuda on a machine without it (torch not compiled "
+                "with CUDA enabled, or no NVIDIA driver or GPU)")
+
+
+def error_line(exc: BaseException, limit: int = 200) -> str:
+    """`Type: first line of the message`, at most `limit` characters; CUDA missing reads the
+    same on every torch build."""
+    text = str(exc).strip()
+    if any(marker in text for marker in NO_CUDA):
+        return NO_CUDA_LINE
+    line = f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
 def describe_exception(exc: BaseException, path: str) -> str:
     """One line: which function of the submission raised what, and where."""
     name = os.path.basename(path)
-    text = str(exc).strip().splitlines()
-    detail = f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+    detail = error_line(exc, 300)
     frames = _student_frames(exc, path)
     if not frames:
         return f"{detail} (raised while the grader used what your code returned)"

@@ -1,7 +1,8 @@
 """The bubblewrap sandbox the zygote (and so every worker) runs in, when `bwrap` works here.
 
-Inside: a read-only view of the system libraries, Python and its packages, and the grader
-package with the hidden suites' folders masked; no solutions, no other submissions, no
+Inside: a read-only view of the system libraries and an explicit allow-list of Python's
+folders (`allowed_paths`), with the hidden suites, reference packs and solutions masked
+wherever they lie inside it (`masked_dirs`), so it is the same from a checkout or a wheel; no solutions, no other submissions, no
 network, a PID namespace of its own (workers cannot see or signal the grader), no
 capabilities, a private /tmp, and one read-write spool folder for the workers' files.
 """
@@ -16,7 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from grader.catalog import PACKAGE_DIR, SUITES_DIR
+from grader.catalog import PACKAGE_DIR, PACKS_DIR, SUITES_DIR, solutions_root
 
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 ETC_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime",
@@ -41,19 +42,33 @@ def available() -> bool:
         return False
 
 
-def _python_dirs() -> list[str]:
-    """Where the interpreter and its packages live, minus any folder that holds the project."""
-    project = PACKAGE_DIR.parent
-    dirs = {sys.base_prefix, sys.prefix, sys.exec_prefix, str(Path(sys.executable).resolve().parent)}
-    for entry in sys.path:
-        if entry and os.path.isdir(entry):
-            dirs.add(os.path.realpath(entry))
-    keep = set()
-    for d in dirs:
-        if Path(d) == project or project.is_relative_to(d):
-            continue  # would expose solutions/ and everything beside the package
-        keep.add(d)
-    return sorted(keep)
+def allowed_paths() -> list[str]:
+    """What a worker may read besides the system: the interpreter's lib/ and bin/ folders
+    (and a venv's pyvenv.cfg), the site-packages folders, and the folders torch, numpy and
+    the grader import from.
+    Never `sys.path` as a whole (the current folder, a checkout beside the package)."""
+    import importlib.util
+    import site
+
+    dirs = set()
+    for prefix in {sys.base_prefix, sys.prefix, sys.exec_prefix}:
+        dirs.update(os.path.join(prefix, sub) for sub in ("bin", "lib", "lib64", "pyvenv.cfg"))
+    dirs.add(str(Path(sys.executable).resolve().parent))
+    dirs.update(site.getsitepackages())
+    dirs.add(site.getusersitepackages())
+    for name in ("torch", "numpy"):
+        spec = importlib.util.find_spec(name)
+        if spec and spec.origin:
+            dirs.add(str(Path(spec.origin).resolve().parent.parent))
+    dirs.add(str(PACKAGE_DIR))
+    return sorted(d for d in {os.path.realpath(d) for d in dirs} if os.path.exists(d))
+
+
+def masked_dirs() -> list[str]:
+    """What workers must never read even where it lies inside an allowed folder: every
+    hidden suite, the reference packs, and the reference solutions."""
+    masked = [*SUITES_DIR.glob("exercise*"), PACKS_DIR, solutions_root()]
+    return sorted(str(p.resolve()) for p in masked if p.is_dir())
 
 
 def command(argv: list[str], spool: str) -> list[str]:
@@ -65,11 +80,12 @@ def command(argv: list[str], spool: str) -> list[str]:
         cmd += ["--ro-bind-try", d, d]
     for f in ETC_FILES:
         cmd += ["--ro-bind-try", f, f]
-    for d in _python_dirs():
+    allowed = allowed_paths()
+    for d in allowed:
         cmd += ["--ro-bind", d, d]
-    cmd += ["--ro-bind", str(PACKAGE_DIR), str(PACKAGE_DIR)]
-    for suite in sorted(SUITES_DIR.glob("exercise*")):
-        cmd += ["--tmpfs", str(suite)]  # hidden checks stay hidden; probes arrive as source
+    for d in masked_dirs():  # probes arrive as source, so the suites need not be readable
+        if any(Path(d).is_relative_to(a) for a in allowed):
+            cmd += ["--tmpfs", d]
     for dev in sorted(glob.glob("/dev/nvidia*")):
         cmd += ["--dev-bind", dev, dev]
     if glob.glob("/dev/nvidia*"):

@@ -22,6 +22,7 @@ from torch.utils._pytree import tree_flatten
 from grader.suites.common import cuda_available  # noqa: F401  (a probe)
 from grader.suites.common import describe
 from grader.suites.common import warm_optimizers as warm  # noqa: F401  (called by the zygote)
+from grader.worker.child import error_line
 
 D, E, C = 4, 2, 3   # train_step task: 4 features (+ 2 extra inputs), 3 classes
 N = 6               # samples per batch
@@ -63,8 +64,7 @@ def simulated(machine):
 
 
 def _error(exc):
-    lines = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {lines[0][:200]}" if lines else type(exc).__name__
+    return error_line(exc)
 
 
 def pick_device_cases(mod):

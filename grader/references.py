@@ -1,0 +1,185 @@
+"""Reference results: what each probe returns on the reference solution.
+
+A hidden check compares the student's probe data with `reference.run(probe, **kwargs)`.
+Where the solutions are (a teacher's checkout, `GRADER_SOLUTIONS`), that runs the probe on
+the reference live, cached on disk. Everywhere else (a student's install, CI, a course
+repository) it reads the exercise's **reference pack**, `grader/packs/<exercise id>.pt`:
+the recorded result of every reference call the suite can make, plain tensors and numbers
+loaded with `weights_only=True`, never solution code. `build_pack` records it by grading
+the exercise's whole kit (reference, stub, mistakes, alternatives; see kit.py), so the
+calls a check makes only to diagnose a mistake are recorded too.
+
+`GRADER_REFERENCES=pack` uses the pack even where the solutions are (the project's tests
+do, to prove it complete); `live` refuses the pack.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from functools import cache
+from pathlib import Path
+
+import torch
+
+import grader
+from grader.catalog import SUITES_DIR, Exercise
+from grader.checks import GraderError
+from grader.files import write_atomic
+from grader.probing import cache_dir, call_key, probe_request
+from grader.worker.client import Zygote
+from grader.worker.limits import Limits
+
+PACK_FORMAT = 1
+SOURCES = ("auto", "live", "pack")
+
+
+def _digest(paths: list[Path]) -> str:
+    h = hashlib.sha256()
+    for path in paths:
+        h.update(path.name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    return h.hexdigest()
+
+
+def suite_fingerprint(exercise: Exercise) -> str:
+    """Changes whenever the hidden suite (or the helpers every suite shares) does."""
+    return _digest([SUITES_DIR / "common.py", *sorted(exercise.suite_dir.glob("*.py"))])
+
+
+def solution_fingerprint(exercise: Exercise) -> str:
+    return _digest([exercise.solution_path])
+
+
+def _minor(version: str) -> str:
+    return ".".join(version.split("+")[0].split(".")[:2])
+
+
+@cache
+def load_pack(exercise: Exercise) -> dict | None:
+    """The exercise's reference pack, or None when none is shipped."""
+    path = exercise.pack_path
+    if not path.is_file():
+        return None
+    try:
+        pack = torch.load(path, weights_only=True)
+    except Exception as exc:
+        raise GraderError(f"the reference pack {path} cannot be read ({exc})") from exc
+    if not isinstance(pack, dict) or pack.get("format") != PACK_FORMAT:
+        raise GraderError(f"the reference pack {path} is not a pack of format {PACK_FORMAT}")
+    return pack
+
+
+def stale_reason(exercise: Exercise) -> str:
+    """Why the shipped pack does not fit this suite and solution ('' when it does)."""
+    try:
+        pack = load_pack(exercise)
+    except GraderError as exc:
+        return str(exc)
+    if pack is None:
+        return "no reference pack"
+    if pack["suite"] != suite_fingerprint(exercise):
+        return "the hidden suite changed since the pack was built"
+    if exercise.solution_path.is_file() and pack["solution"] != solution_fingerprint(exercise):
+        return "the reference solution changed since the pack was built"
+    return ""
+
+
+def configured_source() -> str:
+    value = os.environ.get("GRADER_REFERENCES", "auto").strip().lower()
+    if value not in SOURCES:
+        raise GraderError(f"GRADER_REFERENCES={value!r}; use one of {', '.join(SOURCES)}")
+    return value
+
+
+class ReferenceRunner:
+    """The `reference` fixture: probes on the reference solution, live or from the pack.
+
+    `record`, when given, receives every result (how a pack is built); `notes` collects
+    what the scorecard should say about the references used."""
+
+    def __init__(self, zygote: Zygote, exercise: Exercise, limits: Limits,
+                 record: dict | None = None, source: str | None = None):
+        self.zygote, self.exercise, self.limits, self.record = zygote, exercise, limits, record
+        self.source = source  # None: GRADER_REFERENCES
+        self.notes: list[str] = []
+        self._memo: dict[str, object] = {}
+        self._live_digest: str | None = None
+
+    def run(self, probe: str, **kwargs):
+        key = call_key(probe, kwargs)
+        if key not in self._memo:
+            chosen = self.source or configured_source()
+            if chosen == "auto":
+                chosen = "live" if self.exercise.solution_path.is_file() else "pack"
+            self._memo[key] = self._live(probe, kwargs, key) if chosen == "live" else self._packed(key)
+            if self.record is not None:
+                self.record[key] = self._memo[key]
+        return self._memo[key]
+
+    def _packed(self, key: str):
+        pack = load_pack(self.exercise)
+        if pack is None:
+            raise GraderError(f"no reference solution and no reference pack for {self.exercise.id}")
+        if pack["suite"] != suite_fingerprint(self.exercise):
+            raise GraderError(f"the reference pack of {self.exercise.id} was built for another "
+                              "version of its hidden suite; rebuild it (grade references build)")
+        if key not in pack["entries"]:
+            raise GraderError(f"the reference pack of {self.exercise.id} has no result for "
+                              f"{key}; rebuild it (grade references build)")
+        if _minor(pack["torch"]) != _minor(torch.__version__) and not self.notes:
+            self.notes.append(f"reference results were recorded with torch {pack['torch']}; this "
+                              f"is torch {torch.__version__} (small numeric differences are tolerated)")
+        return pack["entries"][key]
+
+    def _live(self, probe: str, kwargs: dict, key: str):
+        path = self.exercise.solution_path
+        if not path.is_file():
+            raise GraderError(f"the reference solution {path} is missing; set GRADER_SOLUTIONS")
+        if self._live_digest is None:
+            parts = (suite_fingerprint(self.exercise), solution_fingerprint(self.exercise),
+                     torch.__version__, grader.__version__)
+            self._live_digest = hashlib.sha256("\0".join(parts).encode()).hexdigest()
+        digest = hashlib.sha256((self._live_digest + key).encode()).hexdigest()
+        cached_at = cache_dir() / self.exercise.id / f"{digest}.pt"
+        try:
+            cached = torch.load(cached_at, weights_only=True)
+        except Exception:  # absent or corrupt: recompute
+            cached = None
+        if isinstance(cached, dict) and "data" in cached:
+            return cached["data"]
+        outcome = self.zygote.run(probe_request(self.exercise, path, probe, kwargs), self.limits)
+        if not outcome.ok:
+            raise GraderError(f"reference solution failed on probe {probe}: {outcome.message}")
+        try:
+            write_atomic(cached_at, _saved({"data": outcome.data}))
+        except OSError:
+            pass  # a read-only cache only costs speed
+        return outcome.data
+
+
+def _saved(obj) -> bytes:
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    return buf.getvalue()
+
+
+def build_pack(exercise: Exercise, stub: Path, limits: Limits = Limits()) -> dict:
+    """Grade the exercise's whole kit against live references and write what they returned
+    as its pack; returns the pack. Raises GraderError when a kit case hits a grader fault."""
+    from grader import kit
+    from grader.grading import grade
+
+    entries: dict = {}
+    with Zygote() as zygote:
+        for case in kit.cases(exercise, stub):
+            reference = ReferenceRunner(zygote, exercise, limits, record=entries, source="live")
+            card = grade(exercise, case.path, zygote=zygote, limits=limits, reference=reference)
+            if card.grader_error:
+                raise GraderError(f"{exercise.id} {case.label}: {kit.judge(case, card)[0]}")
+    pack = {"format": PACK_FORMAT, "exercise": exercise.id, "suite": suite_fingerprint(exercise),
+            "solution": solution_fingerprint(exercise), "torch": str(torch.__version__),
+            "grader": grader.__version__, "entries": dict(sorted(entries.items()))}
+    write_atomic(exercise.pack_path, _saved(pack))
+    load_pack.cache_clear()
+    return pack
