@@ -15,8 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from grader.suites.common import RecordingSGD, describe, number
-from grader.suites.common import warm_optimizers as warm  # noqa: F401  (called by the zygote)
+from grader.suites.common import RecordingSGD, attempt, describe, number, warm_meta_values, warm_optimizers
+from grader.suites.common import cuda_available  # noqa: F401  (a probe)
 
 CONFIGS = ((7, 13, 3), (6, 10, 4))   # (in_dim, hidden_dim, latent_dim): all three differ
 SIZES = (1, 4, 9)                    # batch sizes for the shape checks
@@ -28,6 +28,12 @@ CALLS = 3
 LR = 0.1
 LEARN_DIMS = (8, 16, 3)
 LEARN_STEPS = 200
+
+
+def warm():
+    """Called once in the zygote."""
+    warm_optimizers()
+    warm_meta_values()
 
 
 # ---- data (also used by the trusted side) ----
@@ -258,3 +264,38 @@ def denoising_trace(mod):
                            torch.Generator().manual_seed(seed))
         replays[name] = spy.inputs[:1]
     return {"calls": calls, "global_untouched": global_untouched, "replays": replays}
+
+
+# ---- devices ----
+
+def device_runs(mod, device):
+    """The AutoEncoder moved to `device` (encode, decode, forward and backward), corrupt and
+    denoising_step (on the spy), all with inputs and a generator there (a cpu generator on meta,
+    which draws nothing); an error is data (on meta, values read are ones)."""
+    def generator(seed):
+        return (torch.Generator(device=device) if device != "meta" else torch.Generator()).manual_seed(seed)
+
+    def where(out):
+        return str(out.device) if isinstance(out, torch.Tensor) else None
+
+    in_dim, _, latent = CONFIGS[0]
+    x = torch.randn(5, in_dim, generator=torch.Generator().manual_seed(6)).to(device)
+    z = torch.randn(5, latent, generator=torch.Generator().manual_seed(7)).to(device)
+    runs = {}
+    model = _build(mod, CONFIGS[0]).to(device)
+
+    def autoencoder():
+        outs = [model.encode(x), model.decode(z), model(x)]
+        F.mse_loss(outs[-1], x).backward()
+        return outs[-1]
+
+    out, error = attempt(autoencoder, device)
+    runs["autoencoder"] = {"error": error, "device": where(out)}
+    out, error = attempt(lambda: mod.corrupt(x, 0.5, generator(1)), device)
+    runs["corrupt"] = {"error": error, "device": where(out)}
+    spy = SpyAutoEncoder().to(device)
+    batch = denoise_batch().to(device)
+    optimizer = torch.optim.SGD(spy.parameters(), lr=LR)
+    _, error = attempt(lambda: mod.denoising_step(spy, batch, optimizer, NOISE_STD, generator(2)), device)
+    runs["denoising_step"] = {"error": error, "device": where(spy.inputs[0]) if spy.inputs else None}
+    return runs

@@ -68,7 +68,7 @@ class AutoEncoder(nn.Module):
 
 
 def corrupt(x, noise_std, generator):
-    return x + torch.normal(0.0, noise_std, size=x.shape, generator=generator).to(x.dtype)
+    return x + torch.normal(0.0, noise_std, size=x.shape, generator=generator, device=x.device).to(x.dtype)
 
 
 def denoising_step(model, x, optimizer, noise_std, generator):

@@ -66,7 +66,7 @@ class AutoEncoder(nn.Module):
 
 
 def corrupt(x, noise_std, generator):
-    noise = torch.randn(*x.shape, generator=generator).to(dtype=x.dtype)
+    noise = torch.randn(*x.shape, generator=generator, device=x.device).to(dtype=x.dtype)
     noisy = x.clone()
     noisy.add_(noise, alpha=noise_std)
     return noisy

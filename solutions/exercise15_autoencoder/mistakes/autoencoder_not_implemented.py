@@ -1,4 +1,4 @@
-# expect: api, autoencoder_shapes, hidden_dim, forward_is_decode_of_encode, autoencoder_gradients, autoencoder_learns
+# expect: api, autoencoder_shapes, hidden_dim, forward_is_decode_of_encode, autoencoder_gradients, autoencoder_learns, device
 # message: api: not implemented
 # message: autoencoder_shapes: not implemented
 # message: hidden_dim: not implemented

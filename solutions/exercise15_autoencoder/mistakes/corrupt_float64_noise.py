@@ -1,4 +1,4 @@
-# expect: corrupt_shape_dtype, denoising_returns_float, denoising_input, denoising_generator, denoising_loss, denoising_gradients
+# expect: corrupt_shape_dtype, denoising_returns_float, denoising_input, denoising_generator, denoising_loss, denoising_gradients, device
 # message: corrupt_shape_dtype: keep x's dtype
 # message: denoising_returns_float: RuntimeError
 # message: denoising_input: RuntimeError

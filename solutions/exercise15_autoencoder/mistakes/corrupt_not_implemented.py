@@ -1,4 +1,4 @@
-# expect: corrupt_shape_dtype, corrupt_noise, corrupt_generator, corrupt_keeps_x, denoising_returns_float, denoising_input, denoising_generator, denoising_loss, denoising_gradients
+# expect: corrupt_shape_dtype, corrupt_noise, corrupt_generator, corrupt_keeps_x, denoising_returns_float, denoising_input, denoising_generator, denoising_loss, denoising_gradients, device
 # message: corrupt_shape_dtype: not implemented
 # message: corrupt_noise: not implemented
 # message: corrupt_generator: not implemented

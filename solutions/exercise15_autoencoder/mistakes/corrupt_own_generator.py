@@ -1,4 +1,4 @@
-# expect: corrupt_generator, denoising_generator
+# expect: corrupt_generator, denoising_generator, device
 # message: corrupt_generator: never drew from the generator
 # message: denoising_generator: never drew from the generator
 """Reference solution: exercise15_autoencoder."""

@@ -1,4 +1,4 @@
-# expect: corrupt_generator, denoising_generator
+# expect: corrupt_generator, denoising_generator, device
 # message: corrupt_generator: torch.randn without generator=
 # message: denoising_generator: global random generator
 """Reference solution: exercise15_autoencoder."""

@@ -1,4 +1,4 @@
-# expect: denoising_returns_float, denoising_input, denoising_generator, denoising_loss, denoising_gradients
+# expect: denoising_returns_float, denoising_input, denoising_generator, denoising_loss, denoising_gradients, device
 # message: denoising_returns_float: not implemented
 # message: denoising_input: not implemented
 # message: denoising_generator: not implemented

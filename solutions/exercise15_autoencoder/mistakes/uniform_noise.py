@@ -1,4 +1,4 @@
-# expect: corrupt_noise, denoising_input
+# expect: corrupt_noise, denoising_input, device
 # message: corrupt_noise: zero-mean gaussian
 # message: denoising_input: zero-mean gaussian
 """Reference solution: exercise15_autoencoder."""

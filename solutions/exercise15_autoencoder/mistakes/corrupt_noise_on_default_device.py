@@ -1,0 +1,50 @@
+# expect: device
+# message: device: the noise was drawn on the default device
+"""A mistake: the noise is drawn on the default device (cpu), whatever device x is on."""
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class AutoEncoder(nn.Module):
+    """An MLP autoencoder: in_dim -> hidden_dim -> latent_dim -> hidden_dim -> in_dim."""
+
+    def __init__(self, in_dim, hidden_dim, latent_dim):
+        super().__init__()
+        self.encoder = nn.Sequential(
+            nn.Linear(in_dim, hidden_dim),
+            nn.ReLU(),
+            nn.Linear(hidden_dim, latent_dim),
+        )
+        self.decoder = nn.Sequential(
+            nn.Linear(latent_dim, hidden_dim),
+            nn.ReLU(),
+            nn.Linear(hidden_dim, in_dim),
+        )
+
+    def encode(self, x):
+        """(N, in_dim) -> (N, latent_dim)."""
+        return self.encoder(x)
+
+    def decode(self, z):
+        """(N, latent_dim) -> (N, in_dim)."""
+        return self.decoder(z)
+
+    def forward(self, x):
+        return self.decode(self.encode(x))
+
+
+def corrupt(x, noise_std, generator):
+    """x plus Gaussian noise of standard deviation noise_std, drawn with generator; x is unchanged."""
+    return x + noise_std * torch.randn(x.shape, generator=generator)
+
+
+def denoising_step(model, x, optimizer, noise_std, generator):
+    """One step of reconstructing the clean x from corrupt(x); returns the MSE loss as a float."""
+    optimizer.zero_grad()
+    noisy = corrupt(x, noise_std, generator)
+    loss = F.mse_loss(model(noisy), x)
+    loss.backward()
+    optimizer.step()
+    return loss.item()
