@@ -14,8 +14,7 @@ import torch
 from torch import nn
 
 from grader.suites.common import cuda_available  # noqa: F401  (a probe)
-from grader.suites.common import RecordingSGD, describe
-from grader.suites.common import warm_optimizers as warm  # noqa: F401  (called by the zygote)
+from grader.suites.common import RecordingSGD, attempt, describe, warm_meta_values, warm_optimizers
 
 Z, X, H = 3, 2, 6   # latent size, sample size, hidden width of both tiny MLPs
 N = 5               # batch size of real samples and of z in the traces
@@ -50,6 +49,12 @@ def junk(model, seed):
 
 
 G_JUNK, D_JUNK = 21, 22
+
+
+def warm():
+    """Called once in the zygote."""
+    warm_optimizers()
+    warm_meta_values()
 
 
 # ---- spies ----
@@ -166,23 +171,19 @@ def labels_uneven(mod):
 
 
 def labels_device(mod, device):
-    """Both steps with G, D and the data on `device` (meta: value reads raise after the spies recorded)."""
+    """Both steps with G, D and the data on `device`; an error is data (on meta, values read are ones)."""
     (real, z), _ = batches(seed=3)
     out = {}
     for who in ("discriminator_step", "generator_step"):
         G, D = make_G().to(device), make_D().to(device)
         loss_fn = RecordingBCE()
-        error = None
-        try:
-            if who == "discriminator_step":
-                mod.discriminator_step(G, D, real.to(device), z.to(device),
-                                       torch.optim.SGD(D.parameters(), lr=LR_D), loss_fn)
-            else:
-                mod.generator_step(G, D, z.to(device), torch.optim.SGD(G.parameters(), lr=LR_G), loss_fn)
-        except Exception as exc:  # on meta, .item()/float() raise; only after the spies saw the labels
-            if not loss_fn.seen and not (device == "meta" and "meta" in str(exc)):
-                raise
-            error = _short_error(exc)
+        if who == "discriminator_step":
+            _, error = attempt(lambda: mod.discriminator_step(G, D, real.to(device), z.to(device),
+                                                              torch.optim.SGD(D.parameters(), lr=LR_D), loss_fn),
+                               device)
+        else:
+            _, error = attempt(lambda: mod.generator_step(G, D, z.to(device), torch.optim.SGD(G.parameters(), lr=LR_G),
+                                                          loss_fn), device)
         out[who] = {"inputs": [r["input_device"] for r in loss_fn.seen],
                     "targets": [r["target_device"] for r in loss_fn.seen], "error": error}
     return out

@@ -4,6 +4,7 @@ import torch
 import torch.nn.functional as F
 
 from grader.checks import Mistake, check, close, expect
+from grader.suites.common import mixed_devices
 from grader.suites.exercise14_gan.probes import (D_JUNK, G_JUNK, UNEVEN, batches, junk, make_D,
                                                  make_G)
 
@@ -399,12 +400,19 @@ def test_labels_device(student):
     for device in devices:
         got = student.run("labels_device", device=device)
         for who in ("discriminator_step", "generator_step"):
-            expect(got[who]["targets"], f"{who} never called loss_fn: use the loss_fn you were given")
+            error = got[who]["error"]
             for out, target in zip(got[who]["inputs"], got[who]["targets"]):
                 if torch.device(target).type != torch.device(out).type:
                     raise Mistake(f"{who} made the labels on {target} while D's output was on {out} (everything "
                                   f"was on {device!r}): create them with torch.ones_like(logits) / "
                                   "torch.zeros_like(logits), never on a fixed device")
+            if mixed_devices(error):
+                raise Mistake(f"{who} raised {error} with G, D and the data on {device!r}: a tensor made on the "
+                              "default device (cpu) met them; create every tensor on the device of the data "
+                              "(torch.ones_like(logits), x.new_zeros(...)), never on a fixed one")
+            expect(got[who]["targets"], f"{who} never called loss_fn: use the loss_fn you were given"
+                   + (f" (it raised {error})" if error else ""))
+            expect(not error or device == "meta", f"{who} raised {error} with G, D and the data on {device!r}")
 
 
 # ---- loss-decrease ----
