@@ -22,11 +22,25 @@ GRADER_FAULT = 3  # exit status: grading itself failed (a broken suite, a missin
 
 
 class GradeGroup(click.Group):
-    """`grade exercise03 [PATH]` is short for `grade exercise exercise03 [PATH]`."""
+    """`grade exercise03 [PATH]` is short for `grade exercise exercise03 [PATH]`, and
+    `--course DIR` may come anywhere (`grade audit --course DIR`), except for `grade new`,
+    whose --course is the folder to write."""
 
     def parse_args(self, ctx, args):
-        if args and not args[0].startswith("-") and args[0] not in self.commands:
-            args = ["exercise", *args]
+        args = list(args)
+        if "new" not in args[:3]:
+            for i, arg in enumerate(args[1:], start=1):
+                if arg == "--course" and i + 1 < len(args):
+                    args = [*args[i:i + 2], *args[:i], *args[i + 2:]]
+                    break
+                if arg.startswith("--course="):
+                    args = [arg, *args[:i], *args[i + 1:]]
+                    break
+        i = 0
+        while i < len(args) and args[i].startswith("-"):  # the group's own options
+            i += 2 if args[i] == "--course" else 1
+        if i < len(args) and args[i] not in self.commands:
+            args = [*args[:i], "exercise", *args[i:]]
         return super().parse_args(ctx, args)
 
 
@@ -40,8 +54,17 @@ def _exercise(name: str) -> catalog.Exercise:
 
 @click.group(cls=GradeGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="grade")
-def main():
+@click.option("--course", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="A teacher's course folder (with course.toml) [default: $GRADER_COURSE, or "
+                   "the nearest course.toml upwards; its exercises join the built-in ones].")
+def main(course):
     """Grade PyTorch exercises: `grade exercise03` grades your exercises/ copy."""
+    try:
+        catalog.select(course)
+        catalog.exercises()
+    except catalog.CourseError as exc:
+        click.echo(f"grade: {exc}", err=True)
+        sys.exit(2)
 
 
 def run() -> None:
@@ -315,9 +338,52 @@ def doctor_cmd():
 
 @main.command("list")
 def list_cmd():
-    """List the exercises."""
+    """List the exercises, and the course each comes from."""
+    builtin = {ex.number for ex in catalog.course_exercises(catalog.builtin_course())}
     for ex in catalog.exercises():
-        click.echo(f"{ex.short_id}  {ex.id:<32} {ex.title}")
+        where = ("built in" if ex.course.builtin else
+                 f"{ex.course.title}{' (replaces the built-in one)' if ex.number in builtin else ''}")
+        click.echo(f"{ex.short_id}  {ex.id:<32} {ex.title}  [{where}]")
+
+
+@main.command("new")
+@click.argument("exercise_id")
+@click.option("--course", "course_root", type=click.Path(file_okay=False, path_type=Path),
+              required=True, help="The course folder (made a course when it is not one yet).")
+@click.option("--module", default=None, help="The file students edit, without .py "
+                                             "[default: the id's words, e.g. tuning].")
+@click.option("--title", default=None, help="The exercise's title.")
+def new_cmd(exercise_id, course_root, module, title):
+    """Scaffold EXERCISE_ID (e.g. exercise19_tuning) in a course: README, stub, public test,
+    reference, hidden suite, one mistake and one alternative — audited as it stands."""
+    from grader.scaffold import ScaffoldError, new_exercise
+
+    try:
+        written = new_exercise(course_root, exercise_id, module, title)
+    except ScaffoldError as exc:
+        click.echo(f"grade: {exc}", err=True)
+        sys.exit(2)
+    click.echo(f"wrote {len(written)} files for {exercise_id} in {course_root}; next: "
+               f"grade --course {course_root} audit {exercise_id[:10]}")
+
+
+@main.command("audit")
+@click.argument("exercise_ids", nargs=-1, metavar="[ID]...")
+@click.option("--format", "fmt", type=click.Choice(["terminal", "json", "markdown"]),
+              default="terminal", show_default=True)
+@click.option("--budget", type=click.FloatRange(0.1), default=10.0, show_default=True,
+              help="Seconds the suite may take on the reference.")
+@click.option("--jobs", "-j", type=click.IntRange(1), default=None,
+              help="Grading processes [default: the CPUs this process may use].")
+def audit_cmd(exercise_ids, fmt, budget, jobs):
+    """Check hidden suites against their kits: stub 0, reference and alternatives full marks,
+    every mistake caught, no unguarded check, within the time budget, pack fresh.
+    Default: the exercises of the selected course (else all built-in ones). Exit 1 on a miss."""
+    from grader import audit
+
+    results = audit.audit(_with_solutions(exercise_ids), budget=budget, jobs=jobs)
+    click.echo(audit.RENDERERS[fmt](results), nl=False)
+    sys.exit(1 if any(a.misses for a in results) else 0)
 
 
 @main.command("notebook")
@@ -337,6 +403,20 @@ def references_group():
     """Reference packs: the reference results shipped instead of the solutions."""
 
 
+def _with_solutions(exercise_ids) -> list[catalog.Exercise]:
+    """The exercises named, else those of the selected course (else the built-in ones);
+    exit 2 unless each has its reference solution here."""
+    course = catalog.selected_course()
+    chosen = ([_exercise(e) for e in exercise_ids] if exercise_ids else
+              [ex for ex in catalog.exercises() if ex.course == (course or catalog.builtin_course())])
+    missing = [ex for ex in chosen if not ex.solution_path.is_file()]
+    if missing:
+        click.echo(f"grade: no reference solution for {', '.join(ex.id for ex in missing)} (looked in "
+                   f"{missing[0].course.solutions_dir}): run this where the solutions are", err=True)
+        sys.exit(2)
+    return chosen
+
+
 @references_group.command("build")
 @click.argument("exercise_ids", nargs=-1, metavar="[ID]...")
 @click.option("--jobs", "-j", type=click.IntRange(1), default=None,
@@ -346,12 +426,7 @@ def references_build_cmd(exercise_ids, jobs):
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
-    chosen = [_exercise(e) for e in exercise_ids] or list(catalog.exercises())
-    missing = [ex.id for ex in chosen if not ex.solution_path.is_file()]
-    if missing:
-        click.echo(f"grade: no reference solution for {', '.join(missing)} under "
-                   f"{catalog.solutions_root()} (set GRADER_SOLUTIONS)", err=True)
-        sys.exit(2)
+    chosen = _with_solutions(exercise_ids)
     jobs = min(jobs or os.cpu_count() or 1, len(chosen))
     failed = False
     with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
@@ -367,7 +442,7 @@ def _build_one(exercise_id: str) -> tuple[str, str]:
 
     ex = catalog.get(exercise_id)
     try:
-        pack = references.build_pack(ex, ex.exercise_dir(catalog.builtin_exercises_dir().parent) / ex.filename)
+        pack = references.build_pack(ex, ex.stub_path)
     except GraderError as exc:
         return ex.id, f"FAILED: {exc}"
     return ex.id, f"{len(pack['entries'])} results, {ex.pack_path.stat().st_size / 1024:.0f} KiB"
@@ -378,7 +453,9 @@ def references_check_cmd():
     """Exit 1 unless every exercise's pack fits its hidden suite and solution."""
     from grader import references
 
-    stale = [(ex.id, reason) for ex in catalog.exercises() if (reason := references.stale_reason(ex))]
+    course = catalog.selected_course() or catalog.builtin_course()
+    stale = [(ex.id, reason) for ex in catalog.course_exercises(course)
+             if (reason := references.stale_reason(ex))]
     for ex_id, reason in stale:
         click.echo(f"{ex_id}: {reason}; run `grade references build {ex_id}`", err=True)
     sys.exit(1 if stale else 0)

@@ -43,13 +43,6 @@ def _student_files(folder: Path) -> list[Path]:
                   and not SKIP & set(p.relative_to(folder).parts) and p.suffix != ".pyc")
 
 
-def _exercises_source() -> Path:
-    source = catalog.builtin_exercises_dir()
-    if not source.is_dir():
-        raise CourseError(f"the exercises' student files are not at {source}: reinstall the grader")
-    return source
-
-
 def _template(name: str) -> str:
     return (TEMPLATES / name).read_text(encoding="utf-8")
 
@@ -237,16 +230,15 @@ def init_course(dest: Path, *, exercise_ids: list[str] | None = None,
     for folder in (dest, config) if platform == "classroom50" else (dest,):
         if folder.exists() and any(folder.iterdir()) and not force:
             raise CourseError(f"{folder} is not empty; choose a new folder (or pass --force)")
-    source = _exercises_source()
     exercises = ([catalog.get(e) for e in exercise_ids] if exercise_ids
                  else list(catalog.exercises()))
-    exercises = [ex for ex in exercises if (source / ex.id).is_dir()]
+    exercises = [ex for ex in exercises if ex.stub_path.parent.is_dir()]
     if not exercises:
-        raise CourseError(f"no exercise folders found in {source}")
-    forbidden = {catalog.SUITES_DIR.resolve(), catalog.solutions_root()}
+        raise CourseError("no exercise has its student files here: reinstall the grader")
+    forbidden = {p.resolve() for c in catalog.courses() for p in (c.suites_dir, c.solutions_dir)}
     written = []
     for ex in exercises:
-        folder = source / ex.id
+        folder = ex.stub_path.parent
         for path in _student_files(folder):
             if any(parent in forbidden for parent in path.resolve().parents):
                 continue

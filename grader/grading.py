@@ -31,7 +31,7 @@ def run_suite(exercise: Exercise, plugin: GradingPlugin) -> int:
     """Run the exercise's hidden suite in this process, silently, with `plugin` attached;
     returns pytest's exit code."""
     args = [str(exercise.suite_dir), "-c", str(SUITES_DIR / "pytest.ini"),
-            "--rootdir", str(SUITES_DIR), "--import-mode=importlib", "--assert=plain",
+            "--rootdir", str(exercise.course.suites_dir), "--import-mode=importlib", "--assert=plain",
             "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:xdist", "-p", "no:timeout",
             "-p", "no:unraisableexception", "-p", "no:threadexception", "-p", "no:doctest",
             "-p", "no:junitxml", "-p", "no:pastebin", "-p", "no:stepwise", "-p", "no:logging",

@@ -17,7 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from grader.catalog import PACKAGE_DIR, PACKS_DIR, SUITES_DIR, solutions_root
+from grader.catalog import PACKAGE_DIR, courses
 
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 ETC_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime",
@@ -66,8 +66,8 @@ def allowed_paths() -> list[str]:
 
 def masked_dirs() -> list[str]:
     """What workers must never read even where it lies inside an allowed folder: every
-    hidden suite, the reference packs, and the reference solutions."""
-    masked = [*SUITES_DIR.glob("exercise*"), PACKS_DIR, solutions_root()]
+    course's hidden suites, reference packs and reference solutions."""
+    masked = [p for c in courses() for p in (*c.suites_dir.glob("exercise*"), c.packs_dir, c.solutions_dir)]
     return sorted(str(p.resolve()) for p in masked if p.is_dir())
 
 
