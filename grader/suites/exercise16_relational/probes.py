@@ -5,12 +5,19 @@ RelationNetwork's MLPs are the student's design, so most probes replace the attr
 (`known_g_f`, also used by the trusted checks to compute the expected output).
 """
 
+import contextlib
+
 import torch
 from torch import nn
 
 from grader.suites.common import cuda_available  # noqa: F401  (a probe)
-from grader.suites.common import describe
-from grader.suites.common import warm_optimizers as warm  # noqa: F401  (called by the zygote)
+from grader.suites.common import describe, meta_values, warm_meta_values, warm_optimizers
+
+def warm():
+    """Called once in the zygote."""
+    warm_optimizers()
+    warm_meta_values()
+
 
 PAIR_CASES = {  # name: (B, N, D)
     "small": (2, 3, 4),
@@ -255,21 +262,21 @@ def rn_training(mod, steps=150, lr=1e-2):
 
 
 def device_call(mod, device):
-    """all_pairs and RelationNetwork with everything on `device` (meta without a GPU)."""
+    """all_pairs and RelationNetwork with everything on `device` (meta without a GPU, where values
+    read are ones)."""
     info = {}
     x = pair_inputs("small").to(device)
-    try:
-        out = mod.all_pairs(x)
-        info["pairs"] = {"device": str(out.device), "shape": list(out.shape)} if isinstance(out, torch.Tensor) \
-            else {"device": type(out).__name__, "shape": None}
-    except Exception as exc:
-        info["pairs_error"] = _error(exc)
-    try:
+
+    def network():
         torch.manual_seed(0)
-        model = mod.RelationNetwork(4, 8, 3).to(device)
-        out = model(x)
-        info["rn"] = {"device": str(out.device), "shape": list(out.shape)} if isinstance(out, torch.Tensor) \
-            else {"device": type(out).__name__, "shape": None}
-    except Exception as exc:
-        info["rn_error"] = _error(exc)
+        return mod.RelationNetwork(4, 8, 3).to(device)(x)
+
+    for key, fn in (("pairs", lambda: mod.all_pairs(x)), ("rn", network)):
+        try:
+            with meta_values() if device == "meta" else contextlib.nullcontext():
+                out = fn()
+            info[key] = {"device": str(out.device), "shape": list(out.shape)} if isinstance(out, torch.Tensor) \
+                else {"device": type(out).__name__, "shape": None}
+        except Exception as exc:
+            info[f"{key}_error"] = _error(exc)
     return info

@@ -1,0 +1,36 @@
+"""A correct alternative: all_pairs first checks its input's values (a value read, which meta cannot serve).
+
+A Relation Network: g applied to every ordered pair of objects (i == j included), the
+results summed over the pairs, then f. The sum makes the output independent of the order
+of the objects.
+"""
+
+import torch
+from torch import nn
+
+
+def all_pairs(objects):
+    """objects (B, N, D) -> (B, N·N, 2D); pair (i, j) at index i·N + j holds concat(o_i, o_j)."""
+    if objects.dim() != 3 or not bool(torch.isfinite(objects).all()):
+        raise ValueError("objects must be a (B, N, D) tensor of finite values")
+    B, N, D = objects.shape
+    first = objects.unsqueeze(2).expand(B, N, N, D)  # [b, i, j] = o_i
+    second = objects.unsqueeze(1).expand(B, N, N, D)  # [b, i, j] = o_j
+    return torch.cat([first, second], dim=-1).reshape(B, N * N, 2 * D)
+
+
+class RelationNetwork(nn.Module):
+    """f(sum over all pairs (i, j) of g(concat(o_i, o_j))): (B, N, obj_dim) -> (B, out_dim).
+
+    Attributes: g, an MLP from 2 * obj_dim to hidden_dim features, and f, an MLP from
+    hidden_dim to out_dim features.
+    """
+
+    def __init__(self, obj_dim, hidden_dim, out_dim):
+        super().__init__()
+        self.g = nn.Sequential(nn.Linear(2 * obj_dim, hidden_dim), nn.ReLU(), nn.Linear(hidden_dim, hidden_dim), nn.ReLU())
+        self.f = nn.Sequential(nn.Linear(hidden_dim, hidden_dim), nn.ReLU(), nn.Linear(hidden_dim, out_dim))
+
+    def forward(self, objects):
+        relations = self.g(all_pairs(objects))  # (B, N·N, hidden_dim)
+        return self.f(relations.sum(dim=1))
