@@ -170,3 +170,36 @@ def test_classroom50_autograder_as_the_runner_runs_it(venv, wheel, tmp_path):
     assert junk["score"] == 0 and "status=failure" in out
     _, out = submit(EX.solution_path, GRADER_REFERENCES="live")  # no solutions: a grader fault
     assert "status=error" in out and "grader's side" in out
+
+
+def test_teachers_course_published_as_a_package(venv, tmp_path):
+    """A course made with `grade new`, its packs recorded, published without solutions as
+    an entry-point package: installed next to the grader, `grade exercise19` works in the
+    students' repository."""
+    grade = venv / "bin/grade"
+    env = _env(tmp_path)
+    source = tmp_path / "teacher"
+    _run([grade, "new", "exercise19_tuning", "--course", source], tmp_path, env)
+    _run([grade, "references", "build", "--course", source], tmp_path,
+         _env(tmp_path, GRADER_REFERENCES="live"))
+    package = tmp_path / "pkg" / "dl101_course"
+    package.mkdir(parents=True)
+    for part in ("course.toml", "exercises", "suites", "packs"):
+        (shutil.copytree if (source / part).is_dir() else shutil.copy)(source / part, package / part)
+    (package / "__init__.py").write_text("")
+    (package.parent / "pyproject.toml").write_text(
+        '[project]\nname = "dl101-course"\nversion = "1.0"\n'
+        '[project.entry-points."pytorch_grader.courses"]\ndl101 = "dl101_course"\n'
+        '[tool.setuptools]\npackages = ["dl101_course"]\n'
+        '[tool.setuptools.package-data]\n'
+        'dl101_course = ["course.toml", "exercises/*/*", "suites/*/*", "packs/*"]\n')
+    _run([venv / "bin/pip", "install", "--quiet", "--no-build-isolation", package.parent], tmp_path, env)
+    assert not list((venv / "lib").rglob("dl101_course/solutions"))
+
+    _run([grade, "init-course", tmp_path / "students", "--exercise", "exercise19"], tmp_path, env)
+    module = tmp_path / "students/exercises/exercise19_tuning/tuning.py"
+    assert _grade(venv, ["exercise19"], module.parent)["score"] == 0
+    shutil.copy(source / "solutions/exercise19_tuning/tuning.py", module)
+    card = _grade(venv, ["exercise19"], tmp_path / "students")
+    assert card["score"] == card["max_score"] > 0 and not card["grader_error"]
+    assert card["sandboxed"] == sandbox.available()
