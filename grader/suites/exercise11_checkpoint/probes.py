@@ -13,6 +13,7 @@ import builtins
 import errno
 import io
 import os
+import tempfile
 
 import torch
 import torch.nn.functional as F
@@ -24,6 +25,7 @@ from grader.suites.common import warm_optimizers as warm  # noqa: F401  (called 
 from grader.worker.child import describe_exception
 
 FOLDER = "run"
+SYSTEM_TEMP = "system-temp"  # what tempfile gives without dir= while save_file runs
 NAME = "checkpoint.pt"
 PATH = os.path.join(FOLDER, NAME)
 MAX_FILE_BYTES = 1 << 20
@@ -116,18 +118,57 @@ def attempt(mod, fn, *args, **kwargs):
         return None, describe_exception(exc, os.path.abspath(mod.__file__))
 
 
+class _Moves:
+    """Within: every rename or replace (os.rename, os.replace, and so shutil.move and pathlib's)
+    is recorded as [source, destination], absolute; tempfile's default folder is SYSTEM_TEMP."""
+
+    def __init__(self, mod):
+        self.moves, self.mod = [], getattr(mod, "_module", mod)
+        self.real = {"rename": os.rename, "replace": os.replace}
+        self.saved = []
+
+    def _spy(self, real):
+        def move(src, dst, *args, **kwargs):
+            self.moves.append([os.path.abspath(os.fsdecode(src)), os.path.abspath(os.fsdecode(dst))])
+            return real(src, dst, *args, **kwargs)
+        return move
+
+    def __enter__(self):
+        os.makedirs(SYSTEM_TEMP, exist_ok=True)
+        self.saved.append((tempfile, "tempdir", tempfile.tempdir))
+        tempfile.tempdir = os.path.abspath(SYSTEM_TEMP)
+        namespace = vars(self.mod) if hasattr(self.mod, "__dict__") else {}
+        for name, real in self.real.items():
+            spy = self._spy(real)
+            self.saved.append((os, name, real))
+            setattr(os, name, spy)
+            for key, value in list(namespace.items()):  # from os import replace
+                if value is real:
+                    self.saved.append((self.mod, key, value))
+                    setattr(self.mod, key, spy)
+        return self
+
+    def __exit__(self, *exc):
+        for owner, name, value in reversed(self.saved):
+            setattr(owner, name, value)
+
+
 # ---- probes ----
 
 def save_file(mod):
-    """save_checkpoint once; the file's bytes, what else was written, and the states saved."""
+    """save_checkpoint once; the file's bytes, what else was written, the states saved, and the files
+    moved (from where to where)."""
     before = listing()
     model, optimizer, scheduler = trained_run()
     os.makedirs(FOLDER, exist_ok=True)
-    mod.save_checkpoint(PATH, model, optimizer, SAVED_AT, scheduler=scheduler)
+    with _Moves(mod) as moves:
+        mod.save_checkpoint(PATH, model, optimizer, SAVED_AT, scheduler=scheduler)
     return {"exists": os.path.isfile(PATH), "size": os.path.getsize(PATH) if os.path.isfile(PATH) else 0,
             "file": file_bytes(PATH), "folder": listing(FOLDER),
-            "elsewhere": [n for n in listing() if n not in before and n != FOLDER],
-            "model": model_state(model), "optimizer": optimizer_state(model, optimizer)}
+            "elsewhere": [n for n in listing() if n not in before and n not in (FOLDER, SYSTEM_TEMP)]
+            + [os.path.join(SYSTEM_TEMP, n) for n in listing(SYSTEM_TEMP)],
+            "model": model_state(model), "optimizer": optimizer_state(model, optimizer),
+            "path": os.path.abspath(PATH), "moves": moves.moves}
 
 
 def round_trip(mod):

@@ -1,6 +1,7 @@
 """Hidden checks for exercise11_checkpoint."""
 
 import io
+import os
 import zipfile
 from collections.abc import Mapping
 
@@ -295,3 +296,10 @@ def test_atomic_save(student):
         replaced = _complete(final) and (old is None or final.numel() != old.numel() or not torch.equal(final, old))
         expect(replaced, "after a failed save, the next save_checkpoint did not put a new, complete checkpoint at "
                "path: os.replace() the temporary file onto path (it replaces an existing file)")
+    got = student.run("save_file")
+    folder = os.path.dirname(got["path"])
+    for src, dst in got["moves"]:
+        if dst == got["path"] and os.path.commonpath([folder, os.path.dirname(src)]) != folder:
+            raise Mistake(f"the temporary file was written in another folder ({os.path.basename(os.path.dirname(src))}"
+                          ", the system's temporary folder?) and then moved onto path: between two file systems a "
+                          "move is a copy, which a failure can leave half-written at path; " + FIX_ATOMIC)
