@@ -19,6 +19,12 @@ STATS = ("running_mean", "running_var")
 # ---------------------------------------------------------------- helpers (trusted side)
 
 def _loaded(got, layer):
+    error = got.get("error")
+    if error:
+        hint = (": the per-channel statistics, weight and bias have shape (C,) and broadcast against the last "
+                "dim L; reshape them to (1, C, 1) (e.g. mean.view(1, -1, 1), or keepdim=True over dims 0 and 2)"
+                if "must match the size" in error else "")
+        raise Mistake(f"{layer} raised {error} on an (N, C, L) input{hint}")
     problem = got["load_problem"]
     if problem is None:
         return
@@ -61,6 +67,8 @@ def _bn_variant(got, variant):
     def normalise(x, mean, var, shape):
         if variant == "eps_outside":
             x_hat = (x - mean.reshape(shape)) / (var.reshape(shape).sqrt() + eps)
+        elif variant == "eps_clamped":
+            x_hat = (x - mean.reshape(shape)) / var.reshape(shape).clamp(min=eps).sqrt()
         else:
             x_hat = (x - mean.reshape(shape)) / (var.reshape(shape) + eps).sqrt()
         return x_hat * state["weight"].reshape(shape) + state["bias"].reshape(shape)
@@ -105,6 +113,8 @@ BN_OUTPUT_MISTAKES = {
                      "unbiased one only for running_var",
     "eps_ignored": "the eps passed to BatchNorm1d(..., eps=...) was not used",
     "eps_outside": "eps must be added to the variance inside the square root: (x - mean) / sqrt(var + eps)",
+    "eps_clamped": "eps was used as a floor on the variance (var.clamp(min=eps)); it is added to it, "
+                   "(x - mean) / sqrt(var + eps), so it changes every channel, not only the quiet ones",
     "over_features": "the statistics were taken over the features of each sample (dim 1); batch "
                      "norm takes them per feature over the batch (dim 0)",
     "per_position": "for (N, C, L) input the statistics were taken per position; take them per "
@@ -309,7 +319,8 @@ def test_ln_parameters(student):
 def test_bn_train_values(student):
     """BatchNorm1d in train mode normalises each feature with the batch mean and biased variance"""
     for kwargs, context in (({"shape": [6, 3]}, "(6, 3) input"),
-                            ({"shape": [8, 4], "eps": 0.1, "momentum": 0.3, "seed": 1}, "(8, 4) input, eps=0.1")):
+                            ({"shape": [8, 4], "eps": 0.1, "momentum": 0.3, "seed": 1, "quiet": True},
+                             "(8, 4) input, eps=0.1")):
         _check_train_outputs(student.run("bn_run", **kwargs), context)
 
 
@@ -364,17 +375,19 @@ def _torch_ln(got, dtype=torch.float32):
         return ln(got["x"].to(dtype))
 
 
-def _ln_variant(got, dims, unbiased=False):
+def _ln_variant(got, dims, unbiased=False, eps_how="inside"):
     x, state = got["x"].double(), {k: v.double() for k, v in got["state"].items()}
     mean = x.mean(dim=dims, keepdim=True)
     var = x.var(dim=dims, keepdim=True, unbiased=unbiased)
-    return (x - mean) / (var + got["eps"]).sqrt() * state["weight"] + state["bias"]
+    eps = got["eps"]
+    std = {"inside": (var + eps).sqrt(), "outside": var.sqrt() + eps, "clamped": var.clamp(min=eps).sqrt()}[eps_how]
+    return (x - mean) / std * state["weight"] + state["bias"]
 
 
 LN_CASES = [
     ({"shape": [3, 4, 6], "normalized_shape": [6], "as_int": True}, "LayerNorm(6) on (3, 4, 6) input"),
     ({"shape": [3, 4, 6], "normalized_shape": [4, 6]}, "LayerNorm((4, 6)) on (3, 4, 6) input"),
-    ({"shape": [2, 5, 4, 3], "normalized_shape": [4, 3], "eps": 0.1, "seed": 1},
+    ({"shape": [2, 5, 4, 3], "normalized_shape": [4, 3], "eps": 0.1, "seed": 1, "quiet": True},
      "LayerNorm((4, 3), eps=0.1) on (2, 5, 4, 3) input"),
 ]
 
@@ -406,6 +419,11 @@ def test_ln_values(student):
             f"{dims_text} only (len(normalized_shape))": _ln_variant(got, tuple(range(1, nd))) if nd - 1 != k else None,
             "the eps passed to LayerNorm(..., eps=...) was not used":
                 _ln_variant({**got, "eps": 1e-5}, last) if got["eps"] != 1e-5 else None,
+            "eps was added to the standard deviation; it must be added to the variance inside the square root: "
+            "(x - mean) / sqrt(var + eps), not (x - mean) / (sqrt(var) + eps)":
+                _ln_variant(got, last, eps_how="outside"),
+            "eps was used as a floor on the variance (var.clamp(min=eps)); it is added to it, "
+            "(x - mean) / sqrt(var + eps)": _ln_variant(got, last, eps_how="clamped"),
         }
         for message, value in variants.items():
             if value is not None and close(y.double(), value, **F32):
