@@ -500,7 +500,7 @@ def test_ctrl_c_on_the_command_stops_cleanly(klass, tmp_path):
 HOSTILE = "<script>document.title='pwned'</script><img src=x onerror=alert(1)>"
 
 
-def _hostile_card() -> batch.Scorecard:
+def _hostile_card() -> Scorecard:
     check = CheckResult("c1", "a <b>check</b>", "values", 1.0, "failed", HOSTILE,
                               "</pre>" + HOSTILE)
     return Scorecard(EX.id, EX.title, "m/x.py", [check], "0", problem="</td>" + HOSTILE)

@@ -1,0 +1,237 @@
+"""Grading tasks over `jobs` processes, each with one warm zygote, each task through
+`grading.grade` (the code path of `grade exercise03`)."""
+
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.connection
+import os
+import signal
+import sys
+import time
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import grader
+from grader import catalog
+from grader.batch.discover import BatchError
+from grader.batch.plan import Task
+from grader.scorecard import Scorecard
+from grader.worker.limits import Limits
+
+# ------------------------------------------------------------------ grading one task
+
+
+def _relabel(card: Scorecard, root: str, label: str) -> Scorecard:
+    """Show paths relative to SUBMISSIONS: no teacher paths, same text on every machine."""
+
+    def fix(text: str) -> str:
+        return text.replace(root, label)
+
+    card.submission = fix(card.submission)
+    card.problem = fix(card.problem)
+    card.notes = [fix(n) for n in card.notes]
+    for c in card.checks:
+        c.message, c.output = fix(c.message), fix(c.output)
+    return card
+
+
+def problem_card(task: Task, problem: str) -> Scorecard:
+    """A scorecard for a task the grader could not finish: it scores 0 and is flagged as the
+    grader's fault (to regrade)."""
+    try:
+        title = catalog.get(task.exercise).title
+    except catalog.UnknownExercise:
+        title = task.exercise
+    return Scorecard(task.exercise, title, task.label, [], grader.__version__,
+                     problem=problem, grader_fault=problem).stamp()
+
+
+def grade_task(task: Task, zygote, limits: Limits) -> Scorecard:
+    """Grade one task in this process; never raises for a bad submission."""
+    from grader.grading import grade
+
+    try:
+        card = grade(catalog.get(task.exercise), Path(task.path), zygote=zygote, limits=limits)
+    except Exception as exc:  # a grader bug must cost this task only
+        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+        return problem_card(task, f"grader problem (not the student's fault): "
+                                  f"{type(exc).__name__}: {first}")
+    if task.problem:  # e.g. the zip could not be unpacked: say so rather than "file missing"
+        card.problem = task.problem
+    return _relabel(card, task.root, task.label).stamp()
+
+
+def _worker_main(conn, limits: Limits, inherited: tuple[int, ...] = (),
+                 preload: tuple[str, ...] = ()) -> None:
+    """A grading process: one Zygote (warming the `preload` probe modules), tasks from
+    `conn` until None, SIGTERM or EOF."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+    for fd in inherited:  # the parent's ends of every pipe, copied by fork: EOF must reach us
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    stopping = []
+
+    def stop(*_):
+        stopping.append(True)
+        raise KeyboardInterrupt  # Zygote.run kills its worker on the way out
+
+    signal.signal(signal.SIGTERM, stop)
+    from grader.worker.client import Zygote
+
+    zygote = Zygote().spawn(preload=preload)  # it boots while this process imports torch
+    try:
+        from grader import checks
+
+        checks.warm()
+        zygote.start()
+        conn.send("ready")
+        while not stopping:
+            task = conn.recv()
+            if task is None:
+                return
+            card = grade_task(task, zygote, limits)
+            if stopping:  # pytest may have swallowed the interrupt: the card is partial
+                return
+            conn.send(card.to_dict())
+    except (KeyboardInterrupt, EOFError, BrokenPipeError, ConnectionResetError):
+        pass
+    finally:
+        zygote.close()
+
+
+# ------------------------------------------------------------------ the pool
+
+
+@dataclass
+class _Slot:
+    proc: multiprocessing.Process
+    conn: multiprocessing.connection.Connection
+    ready: bool = False
+    task: Task | None = None
+    started: float = 0.0
+
+
+def task_deadline(limits: Limits) -> float:
+    """Wall time after which the parent stops a grading process: far beyond the limits."""
+    return 3 * limits.submission_seconds + 10 * limits.probe_seconds + 60
+
+
+def grade_tasks(tasks: list[Task], on_done: Callable[[Task, Scorecard], None], *,
+                jobs: int, limits: Limits, on_start: Callable[[Task], None] = lambda task: None,
+                on_wait: Callable[[], None] = lambda: None) -> None:
+    """Grade `tasks` over `jobs` processes, calling in this process `on_start` as each is
+    handed out, `on_done` as each ends, and `on_wait` at least once a second.
+
+    KeyboardInterrupt propagates after the processes are stopped.
+    """
+    ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+    pending = deque(tasks)
+    preload = tuple(sorted({str(catalog.get(t.exercise).probes_path) for t in tasks
+                            if t.exercise in {ex.id for ex in catalog.exercises()}}))
+    slots: list[_Slot] = []
+    deadline = task_deadline(limits)
+    failed_starts = 0
+
+    def spawn() -> None:
+        ours, theirs = ctx.Pipe()
+        inherited = (tuple(c.fileno() for c in [ours, *(s.conn for s in slots)])
+                     if ctx.get_start_method() == "fork" else ())
+        proc = ctx.Process(target=_worker_main, args=(theirs, limits, inherited, preload), daemon=True,
+                           name="grader-batch")
+        proc.start()
+        theirs.close()
+        slots.append(_Slot(proc, ours))
+
+    def retire(slot: _Slot, problem: str | None) -> None:
+        nonlocal failed_starts
+        if slot.task is not None:
+            on_done(slot.task, problem_card(slot.task, problem or "grading stopped"))
+        elif not slot.ready:
+            failed_starts += 1
+        slot.task = None
+        _kill(slot.proc)
+        slot.conn.close()
+        slots.remove(slot)
+
+    leaving: list[multiprocessing.Process] = []
+    try:
+        while pending or any(s.task for s in slots):
+            if failed_starts > 3:
+                raise BatchError("the grading processes fail to start (see the errors above)")
+            busy = sum(1 for s in slots if s.task)
+            while len(slots) < min(jobs, busy + len(pending)):
+                spawn()
+            for s in slots:
+                if s.ready and s.task is None and pending:
+                    s.task, s.started = pending.popleft(), time.monotonic()
+                    s.conn.send(s.task)
+                    on_start(s.task)
+            waitables = [s.conn for s in slots] + [s.proc.sentinel for s in slots]
+            ready = multiprocessing.connection.wait(waitables, timeout=1.0)
+            on_wait()
+            now = time.monotonic()
+            for s in list(slots):
+                if s.conn in ready:
+                    try:
+                        msg = s.conn.recv()
+                    except (EOFError, OSError):
+                        msg = None
+                    if msg == "ready":
+                        s.ready = True
+                    elif isinstance(msg, dict) and s.task is not None:
+                        task, s.task = s.task, None
+                        on_done(task, Scorecard.from_dict(msg))
+                    elif msg is None:
+                        retire(s, "the grading process died while grading this submission")
+                        continue
+                if s.proc.sentinel in ready and not s.conn.poll():
+                    code = s.proc.exitcode
+                    retire(s, f"the grading process died (exit code {code}) while grading "
+                              "this submission")
+                elif s.task is not None and now - s.started > deadline:
+                    retire(s, f"grading took longer than {deadline:g} s and was stopped")
+            for s in list(slots):  # nothing left to hand out: let idle processes go
+                if not pending and s.ready and s.task is None:
+                    leaving.append(_ask_to_stop(s))
+                    slots.remove(s)
+    finally:
+        leaving += [_ask_to_stop(s) for s in slots]
+        _reap(leaving)
+
+
+def _ask_to_stop(slot: _Slot) -> multiprocessing.Process:
+    """An idle process is told to finish; a busy one gets SIGTERM (its Zygote kills its worker)."""
+    try:
+        if slot.task is None:
+            slot.conn.send(None)
+        else:
+            slot.proc.terminate()
+    except (OSError, ValueError):
+        slot.proc.terminate()
+    slot.conn.close()
+    return slot.proc
+
+
+def _reap(procs: list[multiprocessing.Process], grace: float = 15.0) -> None:
+    """Wait for the processes together; SIGKILL what is still there after `grace` seconds."""
+    end = time.monotonic() + grace
+    for proc in procs:
+        proc.join(timeout=max(0.0, end - time.monotonic()))
+    for proc in procs:
+        if proc.is_alive():
+            _kill(proc)
+
+
+def _kill(proc: multiprocessing.Process) -> None:
+    proc.terminate()
+    proc.join(timeout=5)
+    if proc.is_alive():
+        proc.kill()
+        proc.join()
+
+
