@@ -7,6 +7,8 @@ import contextlib
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
+from grader.worker.child import error_line
+
 
 def warm_optimizers():
     """For a probe module's `warm` (the zygote calls it once): the first step of a process's
@@ -40,14 +42,9 @@ def attempt(fn, device="cpu"):
     except NotImplementedError as exc:
         if "TODO" in str(exc):  # an unfinished stub is not a finding
             raise
-        return None, _one_line(exc)
+        return None, error_line(exc)
     except Exception as exc:
-        return None, _one_line(exc)
-
-
-def _one_line(exc):
-    lines = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {lines[0][:200]}" if lines else type(exc).__name__
+        return None, error_line(exc)
 
 
 class _MetaValues(TorchDispatchMode):

@@ -96,6 +96,7 @@ def pick_device_cases(mod):
 
 Pair = collections.namedtuple("Pair", "first second")
 Batch = collections.namedtuple("Batch", ["inputs", "targets", "info"])
+One = collections.namedtuple("One", "only")  # one field: One(generator) does not raise
 
 
 class Tag:
@@ -127,6 +128,8 @@ def move_to_inputs():
         "value": (Tag("alone"), False),
         "namedtuple": (Batch(inputs=(_t(g, 2, 3), Pair(_t(g, 2), 3)), targets=_t(g, 2, dtype=torch.long),
                              info={"step": 7, "pairs": [Pair(_t(g, 1), None), Pair("a", _t(g, 2))]}), True),
+        "one_field": (One(_t(g, 2, 2)), True),
+        "one_field_nested": ({"x": One(One(_t(g, 3)))}, True),
     }
 
 

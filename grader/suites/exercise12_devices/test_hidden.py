@@ -63,7 +63,8 @@ def _expect_value_error(cases, machine, prefer, why):
 
 MOVE_CASES = {"nested": "a dict holding dicts, lists and tuples", "sequences": "nested lists and tuples",
               "tensor": "a bare tensor", "value": "a value that is not a tensor",
-              "namedtuple": "a namedtuple holding tuples, namedtuples and a dict"}
+              "namedtuple": "a namedtuple holding tuples, namedtuples and a dict",
+              "one_field": "a namedtuple with a single field", "one_field_nested": "nested one-field namedtuples"}
 NAMEDTUPLE_HINT = ("a namedtuple's constructor takes one argument per field: rebuild it with "
                    "type(obj)(*items) or obj._make(items)")
 
@@ -220,6 +221,11 @@ def test_move_to_tensors(student):
             if path not in result:
                 raise Mistake(f"the tensor at {path} ({MOVE_CASES[name]}) {_missing(path, result)}")
             got = result[path]
+            if got["kind"] != "tensor" and got["type"] == "generator":
+                raise Mistake(f"the tensor at {path} ({MOVE_CASES[name]}) came back as a generator: the namedtuple "
+                              "was rebuilt from a generator, type(obj)(move_to(x, device) for x in obj), which "
+                              "puts the generator itself in its one field (and raises for two or more); "
+                              + NAMEDTUPLE_HINT)
             if got["kind"] != "tensor":
                 raise Mistake(f"the tensor at {path} ({MOVE_CASES[name]}) came back as a {_kind_words(got)}")
             if got["device"] != "meta":

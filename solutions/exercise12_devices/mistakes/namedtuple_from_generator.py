@@ -1,4 +1,4 @@
-# expect: move_to_types
+# expect: move_to_types, move_to_tensors
 # message: move_to_types: one argument per field
 """Reference solution: exercise12_devices."""
 
