@@ -70,6 +70,18 @@ def load_pack(exercise: Exercise) -> dict | None:
     return pack
 
 
+def reference_stamp(exercise: Exercise) -> str:
+    """Which reference solution grading compares against: its digest, live or as the pack
+    recorded it (the same when the pack is fresh)."""
+    if configured_source() != "pack" and exercise.solution_path.is_file():
+        return solution_fingerprint(exercise)
+    try:
+        pack = load_pack(exercise)
+    except GraderError:
+        return "unreadable pack"
+    return pack["solution"] if pack else "none"
+
+
 def stale_reason(exercise: Exercise) -> str:
     """Why the shipped pack does not fit this suite and solution ('' when it does)."""
     try:
