@@ -55,19 +55,6 @@ def expect(condition, message: str) -> None:
         raise Mistake(message)
 
 
-def expect_tensor(value, what: str, shape=None, dtype=None) -> torch.Tensor:
-    """`value` must be a tensor (of `shape` and `dtype` when given); returns it."""
-    if not isinstance(value, torch.Tensor):
-        raise Mistake(f"{what} should be a tensor, got {type(value).__name__}")
-    if shape is not None and tuple(value.shape) != tuple(shape):
-        raise Mistake(f"{what} has shape {tuple(value.shape)}, expected {tuple(shape)}",
-                      expected=tuple(shape), actual=tuple(value.shape))
-    if dtype is not None and value.dtype != dtype:
-        raise Mistake(f"{what} has dtype {value.dtype}, expected {dtype}",
-                      expected=str(dtype), actual=str(value.dtype))
-    return value
-
-
 @functools.cache
 def warm() -> None:
     """Pay, once per process, what the first `assert_close` imports (torch.distributed.tensor,

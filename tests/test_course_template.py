@@ -152,7 +152,7 @@ def test_actions_workflow_grades_every_exercise_and_uploads_scorecards(tmp_path)
     runs = "\n".join(step.get("run", "") for step in steps)
     for short in ("exercise01", "exercise03"):
         assert f"grade {short} --format json > scorecards/{short}.json" in runs
-        assert f"--format markdown >> \"$GITHUB_STEP_SUMMARY\"" in runs
+        assert "--format markdown >> \"$GITHUB_STEP_SUMMARY\"" in runs
     assert runs.index("bubblewrap") < runs.index("grade exercise01")
     upload = steps[-1]
     assert upload["uses"] == "actions/upload-artifact@v4" and upload["with"]["path"] == "scorecards/"
