@@ -48,6 +48,13 @@ def _exercise(name: str) -> catalog.Exercise:
     try:
         return catalog.get(name)
     except catalog.UnknownExercise as exc:
+        import difflib
+
+        ids = {key: ex.short_id for ex in catalog.exercises() for key in (ex.short_id, ex.id)}
+        close = difflib.get_close_matches(name.strip().lower(), list(ids), n=1, cutoff=0.6)
+        if close:
+            valid = ", ".join(ex.short_id for ex in catalog.exercises())
+            exc = f"unknown exercise {name!r}; did you mean {ids[close[0]]}? (valid ids: {valid})"
         click.echo(f"grade: {exc}", err=True)
         sys.exit(2)
 
@@ -98,8 +105,17 @@ def run() -> None:
 @click.option("--classroom-output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also append `result=<base64>` for GitHub Classroom's reporter to this file "
                    "(use \"$GITHUB_OUTPUT\").")
-def exercise_cmd(exercise_id, path, fmt, out, release_body, fail_under, classroom_output):
+@click.option("--verbose", "-v", is_flag=True,
+              help="List every check, also those held back by one shared cause.")
+@click.option("--watch", is_flag=True,
+              help="Grade again on every save of the submission and say what changed; Ctrl-C stops.")
+def exercise_cmd(exercise_id, path, fmt, out, release_body, fail_under, classroom_output,
+                 verbose, watch):
     """Grade one exercise. PATH: the module file, a notebook, or a folder holding it."""
+    from grader import live
+    from grader.render import terminal
+
+    waited = live.stopwatch()
     ex = _exercise(exercise_id)
     if path is None:
         path = ex.exercise_dir(catalog.find_course_root()) / ex.filename
@@ -108,9 +124,17 @@ def exercise_cmd(exercise_id, path, fmt, out, release_body, fail_under, classroo
         sys.exit(2)
     if path.is_dir() and not locate(ex, path).exists():  # e.g. a Gradescope upload named hw1.py
         path = batch.detect(path, [ex]).get(ex.id, path)
+    if watch:
+        if fmt != "terminal" or out or release_body or classroom_output or fail_under is not None:
+            click.echo("grade: --watch prints terminal scorecards only; drop --format, --out, "
+                       "--release-body, --classroom-output and --fail-under", err=True)
+            sys.exit(2)
+        live.watch(ex, path, lambda card: terminal.render(card, verbose=verbose))
+        sys.exit(0)
     card = _grade_now(ex, path)
+    card.duration_s = waited()
     try:
-        text = RENDERERS[fmt](card)
+        text = terminal.render(card, verbose=verbose) if fmt == "terminal" else RENDERERS[fmt](card)
     except classroom50.FractionalPoints as exc:
         click.echo(f"grade: cannot write {fmt}: {exc}", err=True)
         sys.exit(GRADER_FAULT)
@@ -130,27 +154,31 @@ def exercise_cmd(exercise_id, path, fmt, out, release_body, fail_under, classroo
                                                       if c.status == "grader-error")), err=True)
         sys.exit(GRADER_FAULT)
     if fail_under is not None and card.percent < fail_under:
+        click.echo(f"grade: the score {card.percent:.0f}% is below --fail-under {fail_under:g}%, "
+                   "so the exit status is 1", err=True)
         sys.exit(1)
 
 
 def _grade_now(ex: catalog.Exercise, path: Path):
     """Through the warm server when one is up (see `server`); else here, starting the warm
     worker first so that its torch import overlaps this process's own."""
-    from grader import server
+    from grader import live, server
 
     use_server = server.enabled()
-    card = server.grade(ex, path) if use_server else None
-    if card is not None:
-        return card
-    from grader.worker.client import Zygote
+    with live.ProbeLine(f"grading {ex.short_id}", locate(ex, path).name) as line:
+        card = server.grade(ex, path, on_probe=line) if use_server else None
+        if card is not None:
+            return card
+        from grader.worker.client import Zygote
 
-    zygote = Zygote().spawn(preload=(str(ex.probes_path),))
-    try:
-        from grader.grading import grade
+        zygote = Zygote().spawn(preload=(str(ex.probes_path),))
+        zygote.on_run = lambda request: line(request["probe"])
+        try:
+            from grader.grading import grade
 
-        card = grade(ex, path, zygote=zygote).stamp()
-    finally:
-        zygote.close()
+            card = grade(ex, path, zygote=zygote).stamp()
+        finally:
+            zygote.close()
     if use_server:
         server.start(ex)  # warm for the next run, while the student reads this one
     return card
@@ -390,12 +418,19 @@ def audit_cmd(exercise_ids, fmt, budget, jobs):
 @click.argument("exercise_id")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Where to write the notebook (default: <module>.ipynb here).")
-def notebook_cmd(exercise_id, out):
-    """Write a student notebook for an exercise (its README and stub)."""
+@click.option("--force", is_flag=True, help="Replace a notebook that is already there.")
+def notebook_cmd(exercise_id, out, force):
+    """Write a student notebook for an exercise: its README, its untouched stub and a last
+    cell that grades the notebook from inside it."""
     ex = _exercise(exercise_id)
     out = out or Path(f"{ex.module}.ipynb")
-    notebooks.nbformat.write(notebooks.build(ex, catalog.find_course_root()), str(out))
-    click.echo(f"wrote {out}")
+    if out.exists() and not force:
+        click.echo(f"grade: {out} already exists; not overwriting your work (--force replaces it)",
+                   err=True)
+        sys.exit(2)
+    notebooks.nbformat.write(notebooks.build(ex), str(out))
+    click.echo(f"wrote {out}: write your code in it, then run its last cell to grade it "
+               f"(or `grade {ex.short_id} {out}` in a shell)")
 
 
 @main.group("references")

@@ -1,8 +1,11 @@
-"""Notebooks: build one per exercise (README + stub) and extract a submission's API from one.
+"""Notebooks: build one per exercise (README + stub + grading cell) and extract a
+submission's API from one.
 
 Extraction keeps the top-level imports, functions, classes and literal constants of every
 code cell, in order, and drops the rest (experiments, plots, prints, shell and magic
-lines), so a notebook grades like the module file it defines.
+lines), so a notebook grades like the module file it defines. A cell is named in messages
+by its execution count when it has one (`In [5]`, as Jupyter shows it), else by its
+position among the code cells. In-kernel grading (`%grade`) is in `notebook_magic`.
 """
 
 from __future__ import annotations
@@ -13,12 +16,18 @@ from pathlib import Path
 import nbformat
 
 from grader.catalog import Exercise
+from grader.submission import caret
 
 KEPT = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
 class NotebookError(ValueError):
-    """A notebook that cannot be graded; the message is one line for the student."""
+    """A notebook that cannot be graded; the message is one line for the student, `detail`
+    (e.g. the line of a syntax error and a caret) may follow it."""
+
+    def __init__(self, message: str, detail: str = ""):
+        super().__init__(message)
+        self.detail = detail
 
 
 def _is_constant(node: ast.stmt) -> bool:
@@ -44,15 +53,16 @@ def extract(path: Path, exercise: Exercise) -> str:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise NotebookError(f"{path.name} is not a readable Jupyter notebook ({reason[:120]})") from None
     parts = []
-    for number, cell in enumerate(nb.cells, start=1):
-        if cell.get("cell_type") != "code":
-            continue
+    code_cells = [cell for cell in nb.cells if cell.get("cell_type") == "code"]
+    for number, cell in enumerate(code_cells, start=1):
         code = _cell_code(cell.get("source", ""))
         try:
             tree = ast.parse(code)
         except SyntaxError as exc:
-            raise NotebookError(f"{path.name}: code cell {number} has a syntax error at line "
-                                f"{exc.lineno}: {exc.msg}") from None
+            count = cell.get("execution_count")
+            name = f"cell In [{count}]" if isinstance(count, int) else f"code cell {number}"
+            raise NotebookError(f"{path.name}: {name} has a syntax error at line {exc.lineno}: "
+                                f"{exc.msg}", caret(exc, code)) from None
         lines = code.splitlines()
         for node in tree.body:
             if isinstance(node, KEPT) or _is_constant(node):
@@ -64,19 +74,31 @@ def extract(path: Path, exercise: Exercise) -> str:
     return "\n\n\n".join(parts) + "\n"
 
 
-def build(exercise: Exercise, course_root: Path) -> nbformat.NotebookNode:
-    """A student notebook: the README as a markdown cell, the stub as a code cell."""
-    folder = exercise.exercise_dir(course_root)
-    readme = (folder / "README.md").read_text()
-    stub = (folder / exercise.filename).read_text()
+def grading_cell(exercise: Exercise) -> str:
+    """The code cell that grades the notebook from inside it."""
+    return f"%load_ext grader\n%grade {exercise.short_id}"
+
+
+def build(exercise: Exercise) -> nbformat.NotebookNode:
+    """A student notebook from the exercise's README and untouched stub (as its course ships
+    them, never a student's copy), ending with the grading cell."""
+    readme = (exercise.stub_path.parent / "README.md").read_text()
+    stub = exercise.stub_path.read_text()
     nb = nbformat.v4.new_notebook()
     nb.cells = [
         nbformat.v4.new_markdown_cell(readme),
+        nbformat.v4.new_markdown_cell(f"Write your code in this notebook: the cell below holds "
+                                      f"`{exercise.filename}`'s stub. Only top-level imports, "
+                                      "functions, classes and constants are graded; experiments, "
+                                      "plots and prints are left out."),
         nbformat.v4.new_code_cell(stub),
-        nbformat.v4.new_markdown_cell("Try your code below; only imports, functions, classes and "
-                                      f"constants above are graded (`grade {exercise.short_id} "
-                                      f"{exercise.module}.ipynb`)."),
-        nbformat.v4.new_code_cell(""),
+        nbformat.v4.new_code_cell("# Try your code here."),
+        nbformat.v4.new_markdown_cell("Run the cells above, then this one to grade them; it grades "
+                                      "what the cells you ran define, in a separate process. In "
+                                      "Colab, first install the grader in a cell of its own "
+                                      "(`!pip install ...`, as your course says). From a shell: "
+                                      f"`grade {exercise.short_id} {exercise.module}.ipynb`."),
+        nbformat.v4.new_code_cell(grading_cell(exercise)),
     ]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     return nb

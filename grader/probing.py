@@ -29,12 +29,15 @@ class SubmissionRunner:
     """The `student` fixture: runs probes on the submission under its time budget."""
 
     def __init__(self, zygote: Zygote, exercise: Exercise, module_path: Path | None,
-                 limits: Limits, problem: str = ""):
+                 limits: Limits, problem: str = "", *, detail: str = "", filename: str = ""):
         self.zygote, self.exercise, self.module_path, self.limits = zygote, exercise, module_path, limits
-        self.problem = problem
+        self.problem, self.detail = problem, detail
+        self.filename = filename or (module_path.name if module_path else exercise.filename)
         self.spent = 0.0
         self._memo: dict[str, Outcome] = {}
         self._import: Outcome | None = None
+        self.hung: dict[str, str] = {}  # function that did not return -> its message
+        self._timeouts_shown: set[int] = set()
 
     def _outcome(self, probe: str, kwargs: dict) -> Outcome:
         key = call_key(probe, kwargs)
@@ -43,17 +46,21 @@ class SubmissionRunner:
             if left <= 0:
                 return Outcome("not-run", f"not run: the submission used up its "
                                f"{self.limits.submission_seconds:g} s time budget")
-            req = probe_request(self.exercise, self.module_path, probe, kwargs)
+            req = {**probe_request(self.exercise, self.module_path, probe, kwargs),
+                   "filename": self.filename, "hung": dict(self.hung)}
             outcome = self.zygote.run(req, self.limits, timeout=min(left, self.limits.probe_seconds))
             self.spent += outcome.duration_s
             self._memo[key] = outcome
+            if outcome.status == "timeout" and outcome.extra.get("hung"):
+                # later probes skip it at once rather than each wait out the limit again
+                self.hung[outcome.extra["hung"]] = outcome.message
         return self._memo[key]
 
     def _import_outcome(self) -> Outcome:
         """Import once (and describe the API) before any probe; a failure blocks all probes."""
         if self._import is None:
             if self.problem:
-                self._import = Outcome("error", self.problem)
+                self._import = Outcome("error", self.problem, detail=self.detail)
             else:
                 names = [e.name for e in self.exercise.api]
                 self._import = self._outcome("__api__", {"names": names})
@@ -68,6 +75,11 @@ class SubmissionRunner:
         """The probe's data, or `ProbeError` naming what the submission did wrong."""
         first = self._import_outcome()
         outcome = first if not first.ok else self._outcome(probe, kwargs)
+        if outcome.status == "timeout":  # one check waited for it; the others are skipped
+            if id(outcome) in self._timeouts_shown:
+                outcome = Outcome("not-run", outcome.message, output=outcome.output)
+            else:
+                self._timeouts_shown.add(id(outcome))  # memoised outcomes live as long as self
         if not outcome.ok:
             output = "\n".join(part for part in (outcome.output, outcome.detail) if part)
             raise ProbeError(outcome.status, outcome.message, output)
@@ -79,7 +91,7 @@ class SubmissionRunner:
         problems = [
             msg for e in self.exercise.api if not names or e.name in names
             if (msg := api_contract.mismatch(e, described.get(e.name, {"kind": "missing"}),
-                                             self.exercise.filename))
+                                             self.filename))
         ]
         if problems:
             raise Mistake("; ".join(problems))

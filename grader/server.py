@@ -3,7 +3,7 @@
 An interactive `grade exerciseNN` (stdout a terminal, no `CI` variable) that finds no
 server grades locally, then starts one in the background; later runs only send it
 (exercise id, absolute path) over a Unix socket in a folder only this user can open, and
-get the scorecard back as JSON. The server grades through `grading.grade` with one warm Zygote
+get back one JSON line per probe as it starts (for the live line), then the scorecard. The server grades through `grading.grade` with one warm Zygote
 kept between runs: the same trusted code path and the same isolation of student code.
 It leaves after `IDLE_SECONDS` without a request. The socket's name is a fingerprint of
 the grader's and the solutions' files and of the settings, so changing any of them starts
@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 import grader
 from grader.catalog import PACKAGE_DIR, Exercise
@@ -80,8 +81,10 @@ def socket_path() -> Path | None:
     return folder / f"{fingerprint()}.sock" if folder else None
 
 
-def _ask(path: Path, request: dict, timeout: float) -> dict | None:
-    """The server's reply ({} if it failed), or None when no server listens at `path`."""
+def _ask(path: Path, request: dict, timeout: float,
+         on_probe: Callable[[str], None] | None = None) -> dict | None:
+    """The server's reply ({} if it failed), or None when no server listens at `path`.
+    The reply is JSON lines: `{"probe": name}` as each probe starts, then the answer."""
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.settimeout(timeout)
@@ -89,8 +92,14 @@ def _ask(path: Path, request: dict, timeout: float) -> dict | None:
             try:
                 sock.sendall(json.dumps(request).encode())
                 sock.shutdown(socket.SHUT_WR)
-                answer = b"".join(iter(lambda: sock.recv(1 << 16), b""))
-                reply = json.loads(answer)
+                pending = b""
+                for chunk in iter(lambda: sock.recv(1 << 16), b""):
+                    *lines, pending = (pending + chunk).split(b"\n")
+                    for line in lines:
+                        progress = json.loads(line)
+                        if on_probe and isinstance(progress, dict) and isinstance(progress.get("probe"), str):
+                            on_probe(progress["probe"])
+                reply = json.loads(pending)
             except (OSError, ValueError):
                 return {}
     except OSError:
@@ -109,13 +118,15 @@ def start(exercise: Exercise) -> None:
                      stderr=subprocess.DEVNULL, start_new_session=True, cwd=path.parent)
 
 
-def grade(exercise: Exercise, submission: Path) -> Scorecard | None:
+def grade(exercise: Exercise, submission: Path,
+          on_probe: Callable[[str], None] | None = None) -> Scorecard | None:
     """The scorecard from the warm server, or None when none is listening (grade locally
-    then, and `start` one for next time)."""
+    then, and `start` one for next time); `on_probe` hears each probe's name as it starts."""
     path = socket_path()
     if path is None:
         return None
-    reply = _ask(path, {"exercise": exercise.id, "path": str(submission.resolve())}, ANSWER_SECONDS)
+    reply = _ask(path, {"exercise": exercise.id, "path": str(submission.resolve())}, ANSWER_SECONDS,
+                 on_probe)
     if reply is None:  # no server, or a stale socket left by one that was killed
         path.unlink(missing_ok=True)
     if not reply or not isinstance(reply.get("card"), dict):
@@ -136,13 +147,21 @@ def _answer(conn: socket.socket, zygote) -> None:
 
     conn.settimeout(10)
     data = b"".join(iter(lambda: conn.recv(1 << 16), b""))
+    conn.settimeout(None)
+
+    def progress(req: dict) -> None:
+        with contextlib.suppress(OSError):
+            conn.sendall(json.dumps({"probe": req.get("probe", "")}).encode() + b"\n")
+
+    zygote.on_run = progress
     try:
         request = json.loads(data)
         card = grade_here(catalog.get(request["exercise"]), Path(request["path"]), zygote=zygote)
         reply = {"card": card.stamp().to_dict()}
     except Exception as exc:  # the client grades locally and shows the real error there
         reply = {"error": f"{type(exc).__name__}: {exc}"}
-    conn.settimeout(None)
+    finally:
+        zygote.on_run = None
     with contextlib.suppress(OSError):
         conn.sendall(json.dumps(reply).encode())
 

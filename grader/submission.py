@@ -22,6 +22,7 @@ class Submission:
     path: Path
     module_path: Path | None = None
     problem: str = ""
+    detail: str = ""  # e.g. the offending source line with a caret under the column
 
 
 def locate(exercise: Exercise, path: Path) -> Path:
@@ -38,26 +39,39 @@ def locate(exercise: Exercise, path: Path) -> Path:
     return path
 
 
-def source_problem(source: bytes, name: str) -> str:
-    """One line saying why `source` cannot be a Python module, or '' if it can."""
+def caret(exc: SyntaxError, source: str = "") -> str:
+    """The line a SyntaxError points at and a `^` under its column, or ''."""
+    lines = source.splitlines()
+    line = lines[exc.lineno - 1] if exc.lineno and 0 < exc.lineno <= len(lines) else exc.text or ""
+    line = line.rstrip("\r\n").expandtabs(4)
+    if not line.strip():
+        return ""
+    indent = len(line) - len(line.lstrip())
+    column = max(indent, min((exc.offset or 1) - 1, len(line)))
+    return f"    {line[indent:]}\n    {' ' * (column - indent)}^"
+
+
+def source_problem(source: bytes, name: str) -> tuple[str, str]:
+    """Why `source` cannot be a Python module, as (one line, detail), or ('', '') if it can;
+    the detail of a syntax error is the offending line with a caret under the column."""
     if len(source) > MAX_SOURCE_BYTES:
-        return f"{name} is {len(source) >> 10} KB; that is too large for a submission"
+        return f"{name} is {len(source) >> 10} KB; that is too large for a submission", ""
     try:
         text = source.decode("utf-8")
     except UnicodeDecodeError:
-        return f"{name} is not a UTF-8 text file (binary data?)"
+        return f"{name} is not a UTF-8 text file (binary data?)", ""
     if "\x00" in text:
-        return f"{name} contains NUL bytes; it is not a Python text file"
+        return f"{name} contains NUL bytes; it is not a Python text file", ""
     if not text.strip():
-        return f"{name} is empty"
+        return f"{name} is empty", ""
     try:
         compile(text, name, "exec", dont_inherit=True)
     except SyntaxError as exc:
         where = f"line {exc.lineno}" if exc.lineno else "somewhere"
-        return f"{name} has a syntax error at {where}: {exc.msg}"
+        return f"{name} has a syntax error at {where}: {exc.msg}", caret(exc, text)
     except (ValueError, RecursionError, MemoryError) as exc:
-        return f"{name} cannot be compiled: {exc}"
-    return ""
+        return f"{name} cannot be compiled: {exc}", ""
+    return "", ""
 
 
 def prepare(exercise: Exercise, path: Path, workdir: Path) -> Submission:
@@ -72,7 +86,7 @@ def prepare(exercise: Exercise, path: Path, workdir: Path) -> Submission:
         try:
             source = notebooks.extract(target, exercise).encode()
         except notebooks.NotebookError as exc:
-            return Submission(target, problem=str(exc))
+            return Submission(target, problem=str(exc), detail=exc.detail)
         module_path = workdir / exercise.filename
         module_path.write_bytes(source)
     else:
@@ -81,5 +95,5 @@ def prepare(exercise: Exercise, path: Path, workdir: Path) -> Submission:
             source = target.read_bytes()
         except OSError as exc:
             return Submission(target, problem=f"cannot read {target.name}: {exc.strerror}")
-    problem = source_problem(source, target.name)
-    return Submission(target, None if problem else module_path.resolve(), problem)
+    problem, detail = source_problem(source, target.name)
+    return Submission(target, None if problem else module_path.resolve(), problem, detail)

@@ -1,6 +1,10 @@
 """Bad input gets a one-line message on the scorecard (or the CLI), zero points, no traceback."""
 
 import json
+import os
+import subprocess
+import sys
+import time
 
 import nbformat
 import pytest
@@ -9,7 +13,8 @@ from click.testing import CliRunner
 from grader import catalog
 from grader.cli import main
 from grader.render import terminal
-from tests.harness import assert_full_marks, mutate, reference_source
+from grader.worker.limits import Limits
+from tests.harness import assert_full_marks, failures, mutate, reference_source, stub_path
 
 EX = "exercise01_autograd"
 REF = reference_source(EX)
@@ -106,8 +111,9 @@ def test_cli_json_and_fail_under(tmp_path):
     result = CliRunner().invoke(main, ["1", str(stub), "--format", "json", "--out", str(out),
                                        "--fail-under", "50"])
     assert result.exit_code == 1
-    data = json.loads(result.output)
+    data = json.loads(result.stdout)
     assert data == json.loads(out.read_text())
+    assert result.stderr == "grade: the score 0% is below --fail-under 50%, so the exit status is 1\n"
     assert data["exercise"] == EX and data["score"] == 0 and data["max_score"] > 0
     for c in data["checks"]:
         assert set(c) >= {"id", "title", "category", "points", "max_points", "status", "message",
@@ -121,3 +127,104 @@ def test_cli_grades_reference_with_exit_0():
     result = CliRunner().invoke(main, ["exercise01_autograd", str(catalog.get(EX).solution_path)])
     assert result.exit_code == 0, result.output
     assert "100%" in result.output
+
+
+# ---- the first screen: one line per cause, the score first ----
+
+def test_untouched_stub_is_one_line_per_unimplemented_function(grade_source):
+    card = grade_source(EX, stub_path(EX).read_text())
+    lines = terminal.render(card, color=False).splitlines()
+    assert lines[1].startswith("score: 0/12 (0%)")
+    for name in ("gradient", "fit_line"):  # each holds back several checks
+        said = [i for i, line in enumerate(lines) if f"`{name}` is not implemented yet" in line]
+        assert len(said) == 1, lines
+        assert "checks (" in lines[said[0] + 1] and "wait on it" in lines[said[0] + 1]
+    assert "\n".join(lines).count("is not implemented yet") == 3 and len(lines) < 16, lines
+    verbose = terminal.render(card, color=False, verbose=True)
+    assert verbose.count("is not implemented yet") == len(card.checks)
+
+
+def test_syntax_error_shows_the_line_and_a_caret(grade_source):
+    card = grade_source(EX, "import torch\n\ndef gradient(f, x)\n    return x\n")
+    lines = terminal.render(card, color=False).splitlines()
+    at = lines.index("problem: autograd_basics.py has a syntax error at line 3: expected ':'")
+    assert lines[at + 1:at + 3] == ["    def gradient(f, x)", "                      ^"]
+    assert lines[at + 3] == f"  → all {len(card.checks)} checks (12 points) wait on it"
+    assert lines[1].startswith("score: 0/12")
+
+
+def test_messages_name_the_students_own_file(grade_source):
+    card = grade_source(EX, "import torch\nx = 1 / 0\n", filename="imp.py")
+    assert card.problem.startswith("importing imp.py failed: ZeroDivisionError"), card.problem
+    assert "(imp.py, line 2)" in card.problem and "autograd_basics" not in card.problem
+    missing = grade_source(EX, mutate(REF, ("def predict_no_grad(model, x):", "def predict(model, x):")),
+                           filename="imp.py")
+    assert "imp.py does not define `predict_no_grad`" in failures(missing)["api"]
+
+
+def test_an_endless_loop_is_named_and_waited_for_once(grade_source):
+    source = mutate(REF, ("    x = x.detach().clone().requires_grad_(True)\n",
+                          "    while True:\n        pass\n"))
+    limits = Limits(probe_seconds=2, submission_seconds=60)
+    start = time.monotonic()
+    card = grade_source(EX, source, limits=limits)
+    assert time.monotonic() - start < 15  # before: every check needing `gradient` waited 2 s
+    hung = [c for c in card.checks if c.status in ("timeout", "not-run")]
+    message = "`gradient` did not return within 2 s (autograd_basics.py, line 8): an endless loop, " \
+              "or far too much work?"
+    assert hung and {c.message for c in hung} == {message}
+    assert [c.status for c in hung].count("timeout") == 1
+    assert {c.id for c in card.checks if c.status == "passed"} >= {"fit_line_values"}
+    text = " ".join(line.strip() for line in terminal.render(card, color=False).splitlines())
+    assert f"{message} → {len(hung)} checks (" in text
+
+
+def test_a_loop_that_calls_fine_functions_is_named_by_the_one_that_does_not_return(zygote, tmp_path):
+    """train_epoch loops forever over a correct train_step: train_epoch is named (it stayed
+    on the stack), train_step's own checks pass."""
+    from grader.grading import grade
+
+    ex = catalog.get("exercise03")
+    path = tmp_path / "training_loop.py"
+    path.write_text(mutate(reference_source(ex.id), (
+        "        losses.append(train_step(model, batch, loss_fn, optimizer))",
+        "        while True:\n            losses.append(train_step(model, batch, loss_fn, optimizer))")))
+    card = grade(ex, path, zygote=zygote, limits=Limits(probe_seconds=2, submission_seconds=60))
+    hung = {c.message for c in card.checks if c.status in ("timeout", "not-run")}
+    assert len(hung) == 1 and hung.pop().startswith("`train_epoch` did not return within 2 s "
+                                                     "(training_loop.py, line ")
+    assert {"train_step_gradients", "train_step_loss"} <= {c.id for c in card.checks if c.status == "passed"}
+
+
+def test_import_that_never_finishes_is_one_problem(grade_source):
+    card = grade_source(EX, "import torch\nwhile True:\n    pass\n",
+                        limits=Limits(probe_seconds=2, submission_seconds=60))
+    assert card.problem == ("importing autograd_basics.py did not finish within 2 s (autograd_basics.py, "
+                            "line 2): an endless loop at the top level of the file?")
+    assert [c.status for c in card.checks].count("timeout") == 1
+
+
+def test_cli_unknown_exercise_suggests_the_closest_id():
+    result = CliRunner().invoke(main, ["exercize03"])
+    assert result.exit_code == 2
+    assert "did you mean exercise03?" in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_cli_verbose_lists_every_check(tmp_path):
+    stub = stub_path(EX)
+    folded = CliRunner().invoke(main, ["exercise01", str(stub)], env={"GRADER_SERVER": "off"})
+    verbose = CliRunner().invoke(main, ["exercise01", str(stub), "--verbose"], env={"GRADER_SERVER": "off"})
+    assert folded.exit_code == verbose.exit_code == 0
+    assert folded.stdout.count("is not implemented yet") == 3
+    assert verbose.stdout.count("is not implemented yet") == 9
+    assert "--verbose lists all 9 checks" in folded.stdout
+
+
+def test_cli_card_time_is_the_time_waited():
+    stub = stub_path(EX)
+    start = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "grader", "exercise01", str(stub), "--format", "json"],
+                          capture_output=True, text=True, timeout=300, env={**os.environ, "GRADER_SERVER": "off"})
+    waited = time.monotonic() - start
+    card = json.loads(done.stdout)
+    assert 0.85 * waited <= card["duration_s"] <= waited, (card["duration_s"], waited)

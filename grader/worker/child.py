@@ -8,11 +8,15 @@ side checks the frame's shape and the data's values itself.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import inspect
 import os
+import re
 import signal
 import sys
+import threading
+import time
 import traceback
 
 from grader.worker import limits, wire
@@ -36,8 +40,19 @@ class StudentModule:
             raise MissingAPI(f"{self._filename} does not define `{name}`") from None
 
 
+# The name the student knows their file by (imp.py, work.ipynb), per module copy's path.
+DISPLAY_NAMES: dict[str, str] = {}
+
+
+def display_name(path: str) -> str:
+    return DISPLAY_NAMES.get(path, os.path.basename(path))
+
+
 def _student_frames(exc: BaseException, path: str) -> list:
-    return [f for f in traceback.extract_tb(exc.__traceback__) if os.path.abspath(f.filename) == path]
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if os.path.abspath(f.filename) == path]
+    for f in frames:
+        f.filename = display_name(path)
+    return frames
 
 
 # How each CUDA-less build of torch refuses cuda: the CPU build, a CUDA build without a
@@ -61,7 +76,7 @@ def error_line(exc: BaseException, limit: int = 200) -> str:
 
 def describe_exception(exc: BaseException, path: str) -> str:
     """One line: which function of the submission raised what, and where."""
-    name = os.path.basename(path)
+    name = display_name(path)
     detail = error_line(exc, 300)
     frames = _student_frames(exc, path)
     if not frames:
@@ -126,17 +141,119 @@ def load_module(path: str, name: str):
     return module
 
 
-def _outcome(status: str, message: str, detail: str = "") -> dict:
-    return {"status": status, "message": message, "detail": detail}
+def _outcome(status: str, message: str, detail: str = "", **extra) -> dict:
+    return {"status": status, "message": message, "detail": detail, **extra}
+
+
+class Skipped(BaseException):
+    """Raised on entering a function that hung in an earlier probe (BaseException, so that
+    a submission's `except Exception` does not swallow it)."""
+
+
+def skip_hung(module, hung: dict) -> None:
+    """Make each function that hung earlier (by qualified name) raise `Skipped(message)`."""
+    for qualname, message in hung.items():
+        *outer, last = qualname.split(".")
+        owner = module
+        try:
+            for part in outer:
+                owner = getattr(owner, part)
+            original = getattr(owner, last)
+        except AttributeError:
+            continue
+        if not callable(original):
+            continue
+
+        @functools.wraps(original)
+        def refuse(*args, _message=message, **kwargs):
+            raise Skipped(_message)
+
+        try:
+            setattr(owner, last, refuse)
+        except (AttributeError, TypeError):
+            continue
+
+
+HUNG_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+
+
+def _stack(frame, path: str) -> list:
+    """The frames of the submission's file on a thread's stack, outermost first."""
+    found = []
+    while frame is not None:
+        if os.path.abspath(frame.f_code.co_filename) == path:
+            found.append(frame)
+        frame = frame.f_back
+    return found[::-1]
+
+
+class Watchdog:
+    """Names the submission's function that does not return before the probe's deadline.
+
+    A thread samples the main thread's stack over the last part of the time limit; the
+    innermost frame of the submission's file that stayed on the stack in every sample
+    did not return. Just before the deadline it writes a `timeout` frame naming it and
+    ends the worker (the trusted side kills it at the deadline regardless, so a call that
+    never gives up the GIL only loses the name)."""
+
+    def __init__(self, path: str, timeout: float, write):
+        self.path, self.timeout, self.write = path, timeout, write
+        self.start = time.monotonic()
+        self.main = threading.main_thread().ident
+
+    def begin(self) -> None:
+        threading.Thread(target=self._watch, daemon=True).start()
+
+    def _watch(self) -> None:
+        margin = min(0.5, 0.1 * self.timeout)
+        sample_from = self.start + max(0.5 * self.timeout, self.timeout - 5.0)
+        report_at = self.start + self.timeout - margin
+        time.sleep(max(0.0, sample_from - time.monotonic()))
+        common = None
+        while time.monotonic() < report_at:
+            stack = _stack(sys._current_frames().get(self.main), self.path)
+            if common is None:
+                common = stack
+            else:
+                n = 0
+                while n < min(len(common), len(stack)) and common[n] is stack[n]:
+                    n += 1
+                common = common[:n]
+            time.sleep(min(0.05, max(0.0, report_at - time.monotonic())))
+        self.write(self.report(common or []))
+        os._exit(0)
+
+    def report(self, common: list) -> dict:
+        """The `timeout` outcome naming the function that did not return (if any)."""
+        limit = f"{self.timeout:.3g} s"
+        name = display_name(self.path)
+        stopped = "an endless loop, or far too much work?"
+        if not common:
+            return _outcome("timeout", f"took longer than {limit} and was stopped ({stopped})")
+        frame = common[-1]
+        where = f"{name}, line {frame.f_lineno}"
+        qualname = getattr(frame.f_code, "co_qualname", frame.f_code.co_name)
+        if qualname == "<module>":
+            return _outcome("timeout", f"importing {name} did not finish within {limit} ({where}): "
+                            "an endless loop at the top level of the file?")
+        outer = getattr(common[0].f_code, "co_qualname", common[0].f_code.co_name)
+        hung = qualname.split(".<locals>")[0]
+        if outer != qualname and outer != "<module>":
+            message = f"`{outer}` did not return within {limit}: it was running `{qualname}` ({where}); {stopped}"
+        else:
+            message = f"`{qualname}` did not return within {limit} ({where}): {stopped}"
+        extra = {"hung": hung} if HUNG_NAME.fullmatch(hung) else {}
+        return _outcome("timeout", message, **extra)
 
 
 def run_request(req: dict, probes) -> tuple[dict, object]:
     """Import the submission and run the probe; never raises."""
     path = req["module_path"]
-    filename = os.path.basename(path)
+    filename = display_name(path)
     stage = "import"
     try:
         module = StudentModule(load_module(path, req["module_name"]), filename)
+        skip_hung(module._module, req.get("hung") or {})
         stage = "probe"
         if req["probe"] == "__api__":
             result = describe_api(module, req["kwargs"]["names"])
@@ -146,6 +263,8 @@ def run_request(req: dict, probes) -> tuple[dict, object]:
         data = wire.to_plain(result)
     except MissingAPI as exc:
         return _outcome("missing", str(exc)), None
+    except Skipped as exc:
+        return _outcome("not-run", str(exc)), None
     except MemoryError:
         return _outcome("memory", "your code ran out of memory (the worker's memory limit was hit)"), None
     except SystemExit as exc:
@@ -180,18 +299,31 @@ def main(req: dict, result_fd: int, output_fd: int, probes) -> None:
         os.dup2(output_fd, 1)
         os.dup2(output_fd, 2)
         os.close(output_fd)
+        path = req["module_path"]
+        DISPLAY_NAMES[path] = req.get("filename") or os.path.basename(path)
+        once = threading.Lock()
+
+        def send(header: dict, data=None) -> None:
+            """Write the one result frame; whoever comes second (probe or watchdog) never returns."""
+            if not once.acquire(blocking=False):
+                while True:
+                    time.sleep(60)
+            try:
+                frame = wire.encode(header, data)
+            except BaseException as exc:
+                frame = wire.encode(_outcome("bad-data", f"result could not be encoded: {exc}"))
+            view = memoryview(frame)
+            while view:
+                view = view[os.write(result_fd, view) :]
+
+        if req.get("timeout_s"):
+            Watchdog(path, float(req["timeout_s"]), send).begin()
         header, data = run_request(req, probes)
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()
             except BaseException:
                 pass
-        try:
-            frame = wire.encode(header, data)
-        except BaseException as exc:
-            frame = wire.encode(_outcome("bad-data", f"result could not be encoded: {exc}"))
-        view = memoryview(frame)
-        while view:
-            view = view[os.write(result_fd, view) :]
+        send(header, data)
     finally:
         os._exit(0)

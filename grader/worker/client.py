@@ -73,6 +73,7 @@ class Zygote:
         self._ready = False
         self._preloading = 0
         self._unread = 0  # replies to `kill` requests not read yet
+        self.on_run = None  # called with each request before it runs (a live progress line)
 
     def spawn(self, preload: tuple[str, ...] = ()) -> "Zygote":
         """Start the zygote without waiting for it; it imports torch and loads the `preload`
@@ -152,6 +153,8 @@ class Zygote:
         restarted once.
         """
         timeout = limits.probe_seconds if timeout is None else timeout
+        if self.on_run is not None:
+            self.on_run(request)
         for attempt in (1, 2):
             self.start()
             workdir = tempfile.mkdtemp(prefix="work-", dir=self._spool)
@@ -160,7 +163,7 @@ class Zygote:
             req = {**request, "module_path": str(module_copy), "workdir": workdir,
                    "limits": {**limits.to_dict(),
                               "nproc": self._user_processes + 64 + limits.extra_processes},
-                   "env": worker_env(workdir),
+                   "env": worker_env(workdir), "timeout_s": timeout,
                    "probe_source": self._source(request["probe_path"]) if request["probe_path"] else ""}
             result_r, result_w = os.pipe()
             out_r, out_w = os.pipe()
@@ -256,5 +259,7 @@ class Zygote:
         except wire.WireError:
             return Outcome("crash", "the worker process ended without a result: your code called "
                            "os._exit(), crashed, or was killed for using too much memory", output=text)
+        hung = header.get("hung")
         return Outcome(str(header.get("status", "bad-data")), str(header.get("message", "")), data,
-                       output=text, detail=str(header.get("detail", "")))
+                       output=text, detail=str(header.get("detail", "")),
+                       extra={"hung": hung} if isinstance(hung, str) and hung else {})
