@@ -52,10 +52,11 @@ def _exercise(name: str) -> catalog.Exercise:
 
         ids = {key: ex.short_id for ex in catalog.exercises() for key in (ex.short_id, ex.id)}
         close = difflib.get_close_matches(name.strip().lower(), list(ids), n=1, cutoff=0.6)
+        message = str(exc)
         if close:
             valid = ", ".join(ex.short_id for ex in catalog.exercises())
-            exc = f"unknown exercise {name!r}; did you mean {ids[close[0]]}? (valid ids: {valid})"
-        click.echo(f"grade: {exc}", err=True)
+            message = f"unknown exercise {name!r}; did you mean {ids[close[0]]}? (valid ids: {valid})"
+        click.echo(f"grade: {message}", err=True)
         sys.exit(2)
 
 

@@ -144,7 +144,7 @@ def watch(exercise: Exercise, path: Path, render: Callable[[Scorecard], str], *,
           out=None, poll_s: float = 0.25, settle_s: float = 0.15, rounds: int | None = None) -> int:
     """Grade `path` now and again after every save until Ctrl-C (or `rounds` rounds);
     returns how many rounds ran."""
-    out = out or sys.stdout
+    out = sys.stdout if out is None else out
     target = locate(exercise, path)
     grader = Grader(exercise)
     clear = out.isatty() and os.environ.get("TERM") != "dumb"
@@ -176,7 +176,7 @@ def watch(exercise: Exercise, path: Path, render: Callable[[Scorecard], str], *,
             text = ("\x1b[2J\x1b[H" if clear else "") + render(card)
             stamp = time.strftime("%H:%M:%S")
             footer = changes(last, card) if last else "watching for saves"
-            out.write(f"{text}[{stamp} round {done}] {footer} of {target.name} (Ctrl-C to stop)\n")
+            out.write(f"{text}[{stamp}] round {done} of {target.name}: {footer} (Ctrl-C to stop)\n")
             out.flush()
             last = card
     except KeyboardInterrupt:

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from grader import catalog, server
+from grader import catalog, live, server
 from tests.harness import mutate, reference_source
 
 EX = catalog.get("exercise01")
@@ -110,3 +110,20 @@ def test_when_the_server_is_used(monkeypatch, env, expected):
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     assert server.enabled() is expected
+
+
+def test_watch_rounds_go_through_the_warm_server_which_names_each_probe(runtime):
+    path = server.socket_path()
+    proc = subprocess.Popen([sys.executable, "-m", "grader.server", str(path), "--preload", EX.id])
+    try:
+        _wait_for(path.exists)
+        rounds = live.Grader(EX)
+        heard = []
+        first = rounds.grade(EX.solution_path, on_probe=heard.append)
+        second = rounds.grade(EX.solution_path)
+        assert rounds.zygote is None  # no worker of its own: the server graded both rounds
+        assert first.score == first.max_score > 0 and second.score == second.max_score
+        assert heard[0] == "__api__" and {"gradient_call", "fit_line_call"} <= set(heard)
+        assert second.duration_s < 5  # warm: no torch start-up (well under 1 s when idle)
+    finally:
+        proc.kill()
