@@ -1,5 +1,5 @@
 """Helpers shared by hidden suites. In the worker: `describe`, `number`, `RecordingSGD`,
-`autograd_facts`, `attempt`, `meta_values`, the `warm_*` functions and the
+`autograd_facts`, `attempt`, `run_on`, `meta_values`, the `warm_*` functions and the
 `cuda_available` probe; in the grader: the rest."""
 
 import contextlib
@@ -87,6 +87,15 @@ def warm_meta_values():
         x = torch.ones(2, 3, device="meta", requires_grad=True)
         (x * 2).sum().backward()
         float(x.detach().sum())
+
+
+def run_on(fn, device):
+    """A device check's run of `fn()` (see `attempt`): its error, and where its result (the first
+    item of a pair) is."""
+    out, error = attempt(fn, device)
+    if isinstance(out, (tuple, list)) and out:
+        out = out[0]
+    return {"error": error, "device": str(out.device) if isinstance(out, torch.Tensor) else None}
 
 
 def _recorded(t):
@@ -220,6 +229,24 @@ def mixed_devices(error: str | None) -> bool:
     """Trusted side: whether an error from `attempt` says tensors on two devices met (not that
     the meta device, which has no values, could not give one)."""
     return bool(error) and "device" in error.lower() and not any(m in error for m in VALUE_READS)
+
+
+def check_devices(student) -> list[str]:
+    """Trusted side: the devices a device check runs on: meta, and cuda when the worker has it."""
+    return ["meta"] + (["cuda"] if student.run("cuda_available") else [])
+
+
+def device_mistake(run: dict, what: str, device: str, made: str) -> str | None:
+    """Trusted side: what a `run_on` record on `device` shows to be wrong, or None. `made` says what
+    was probably created on the default device, and how to create it where the inputs are."""
+    error, where = run["error"], run["device"]
+    if mixed_devices(error):
+        return f"{what} raised {error} with its inputs on {device}: {made}"
+    if error and device != "meta":
+        return f"{what} raised {error} with its inputs on {device}"
+    if where is not None and torch.device(where).type != device:
+        return f"{what} returned its result on {where}, not on {device} where its inputs are"
+    return None
 
 
 def value_of(num: dict | None, what: str, thing: str = "value") -> float:

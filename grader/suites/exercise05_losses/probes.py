@@ -3,7 +3,13 @@
 import torch
 from torch import nn
 
-from grader.suites.common import describe
+from grader.suites.common import cuda_available  # noqa: F401  (a probe)
+from grader.suites.common import describe, run_on, warm_meta_values
+
+
+def warm():
+    """Called once in the zygote."""
+    warm_meta_values()
 
 
 def _grad_of(loss, leaf):
@@ -116,3 +122,23 @@ def focal_all(mod, gammas, kind="normal"):
 
 def masked_all(mod, cases):
     return [masked_call(mod, case=c) for c in cases]
+
+
+def device_runs(mod, device):
+    """Each loss on inputs on `device`, with a backward pass (masked_mse also with an all-False mask);
+    an error is data (on meta, values read are ones)."""
+    def backward(loss_of, *inputs):
+        def run():
+            leaf = inputs[0].to(device).requires_grad_(True)
+            loss = loss_of(leaf, *(t.to(device) for t in inputs[1:]))
+            loss.float().sum().backward()
+            return loss
+        return run
+
+    pred, target = huber_data(1.0)
+    logits, labels = focal_data("normal")
+    m_pred, m_target, mask = masked_data("random")
+    return {"huber": run_on(backward(mod.HuberLoss(), pred, target), device),
+            "focal": run_on(backward(mod.FocalLoss(), logits, labels), device),
+            "masked": run_on(backward(mod.masked_mse, m_pred, m_target, mask), device),
+            "masked_none": run_on(backward(mod.masked_mse, m_pred, m_target, torch.zeros_like(mask)), device)}

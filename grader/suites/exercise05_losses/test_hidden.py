@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 
 from grader.checks import Mistake, check, close, expect, expect_close
-from grader.suites.common import tensor_of
+from grader.suites.common import check_devices, device_mistake, tensor_of
 
 DELTAS = (0.5, 1.0, 2.0)
 HUBER = [[d, None] for d in DELTAS] + [[1.0, [4, 6]]]  # [delta, shape]: one probe run for all
@@ -310,3 +310,22 @@ def test_masked_mse_empty(student):
     expect(bool(torch.isfinite(grad).all()), "with an all-False mask the gradient is NaN: avoid 0 / 0, "
            "e.g. divide by mask.sum().clamp_min(1)")
     expect(bool((grad == 0).all()), "with an all-False mask the gradient should be zero everywhere")
+
+
+# ---------------------------------------------------------------- devices
+
+DEVICE_RUNS = {"huber": "HuberLoss", "focal": "FocalLoss", "masked": "masked_mse",
+               "masked_none": "masked_mse with an all-False mask"}
+
+
+@check("device")
+def test_device(student):
+    """The losses work on the device of their inputs (meta, and cuda when present), making no tensor elsewhere"""
+    made = ("a tensor made on the default device (cpu) met them, e.g. a one-hot from torch.eye(C) or a "
+            "zero from torch.tensor(0.0); build it from the inputs (F.one_hot(target, C), torch.zeros_like, "
+            "or device=pred.device)")
+    for device in check_devices(student):
+        runs = student.run("device_runs", device=device)
+        for name, what in DEVICE_RUNS.items():
+            message = device_mistake(runs[name], what, device, made)
+            expect(message is None, message)

@@ -3,7 +3,7 @@
 import torch
 from torch import nn
 
-from grader.suites.common import attempt, describe, warm_meta_values
+from grader.suites.common import describe, run_on, warm_meta_values
 from grader.suites.common import cuda_available  # noqa: F401  (a probe)
 
 VOCAB, D_MODEL, N_HEADS, CLASSES = 11, 8, 2, 3
@@ -247,6 +247,5 @@ def device_runs(mod, device):
     x, pad, _ = _masked_mean_inputs()
     for name, fn in (("train", train), ("eval", evaluate),
                      ("masked_mean", lambda: mod.masked_mean(x.to(device), pad.to(device)))):
-        out, error = attempt(fn, device)
-        runs[name] = {"error": error, "device": str(out.device) if isinstance(out, torch.Tensor) else None}
+        runs[name] = run_on(fn, device)
     return runs

@@ -3,7 +3,7 @@
 import torch
 
 from grader.checks import Mistake, check, close, expect, expect_close
-from grader.suites.common import mixed_devices, tensor_of
+from grader.suites.common import check_devices, device_mistake, tensor_of
 
 PAD_CASES = [([3, 1, 4], None), ([2, 5, 5, 1], None), ([4], None), ([2, 3, 1], 6), ([1, 4], 4)]
 
@@ -312,15 +312,11 @@ DEVICE_RUNS = {"train": "the classifier in train mode (forward and backward)",
 @check("device")
 def test_device(student):
     """The classifier moved to a device, and masked_mean, run there (meta, and cuda when present), making no tensor elsewhere"""
-    for device in ["meta"] + (["cuda"] if student.run("cuda_available") else []):
+    made = ("a tensor made on the default device (cpu) inside it met them, e.g. positions from torch.arange(T) "
+            "or a mask from torch.zeros(...); create it on the input's device (device=tokens.device, or "
+            "torch.zeros_like)")
+    for device in check_devices(student):
         runs = student.run("device_runs", device=device)
         for name, what in DEVICE_RUNS.items():
-            error, where = runs[name]["error"], runs[name]["device"]
-            if mixed_devices(error):
-                raise Mistake(f"{what} raised {error} with its inputs on {device}: a tensor made on the default "
-                              "device (cpu) inside it met them, e.g. positions from torch.arange(T) or a mask "
-                              "from torch.zeros(...); create it on the input's device (device=tokens.device, "
-                              "or torch.zeros_like)")
-            expect(not error or device == "meta", f"{what} raised {error} with its inputs on {device}")
-            if where is not None and torch.device(where).type != device:
-                raise Mistake(f"{what} returned its result on {where}, not on {device} where its inputs are")
+            message = device_mistake(runs[name], what, device, made)
+            expect(message is None, message)

@@ -3,7 +3,13 @@
 import torch
 from torch import nn
 
-from grader.suites.common import describe
+from grader.suites.common import cuda_available  # noqa: F401  (a probe)
+from grader.suites.common import describe, run_on, warm_meta_values
+
+
+def warm():
+    """Called once in the zygote."""
+    warm_meta_values()
 
 
 def sdpa_inputs(case):
@@ -136,3 +142,24 @@ def mhsa_call(mod, d_model, n_heads, lengths, T, masked, grad=False, seed=0):
         }
         info["grads"] = {n: None if t is None else t.clone() for n, t in info["grads"].items()}
     return info
+
+
+def device_runs(mod, device):
+    """scaled_dot_product_attention (no mask, a mask with fully masked rows) and MultiHeadSelfAttention
+    moved to `device` (no pad_mask, a pad_mask; forward and backward), with inputs there; an error is
+    data (on meta, values read are ones)."""
+    q, k, v, mask = sdpa_inputs("fully_masked")
+    q, k, v, mask = (t.to(device) for t in (q, k, v, mask))
+    x, _, pad, _ = mhsa_inputs(8, 2, [5, 3], 5, seed=4)
+    torch.manual_seed(0)
+    model = mod.MultiHeadSelfAttention(8, 2).to(device)
+    x, pad = x.to(device), pad.to(device)
+
+    def mhsa(*args):
+        out = model(x, *args)
+        out.float().sum().backward()
+        return out
+
+    return {"sdpa": run_on(lambda: mod.scaled_dot_product_attention(q, k, v), device),
+            "sdpa_mask": run_on(lambda: mod.scaled_dot_product_attention(q, k, v, mask), device),
+            "mhsa": run_on(mhsa, device), "mhsa_pad": run_on(lambda: mhsa(pad), device)}

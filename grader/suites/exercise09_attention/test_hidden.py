@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from grader.checks import Mistake, check, close, expect, expect_close
-from grader.suites.common import tensor_of
+from grader.suites.common import check_devices, device_mistake, tensor_of
 from grader.suites.exercise09_attention.probes import mhsa_inputs, sdpa_inputs
 
 # ----------------------------------------------------------------- scaled dot-product attention
@@ -311,3 +311,22 @@ def test_mhsa_gradients(student):
             expect(torch.isfinite(g).all(), f"the gradient w.r.t. {name} has NaN or inf")
             expect_close(g, w.float(), f"the gradient w.r.t. {name} differs from nn.MultiheadAttention's "
                          f"(d_model={d_model}, n_heads={n_heads})")
+
+
+DEVICE_RUNS = {"sdpa": "scaled_dot_product_attention without a mask",
+               "sdpa_mask": "scaled_dot_product_attention with a mask (some rows fully masked)",
+               "mhsa": "MultiHeadSelfAttention moved to the device, without pad_mask (forward and backward)",
+               "mhsa_pad": "MultiHeadSelfAttention moved to the device, with a pad_mask (forward and backward)"}
+
+
+@check("device")
+def test_device(student):
+    """Attention runs on the device of its inputs (meta, and cuda when present), making no tensor elsewhere"""
+    made = ("a tensor made on the default device (cpu) inside it met them, e.g. a default mask from "
+            "torch.zeros(B, T, dtype=torch.bool) or zeros for fully masked rows; create it where the inputs are "
+            "(device=x.device, torch.zeros_like, or masked_fill with a number)")
+    for device in check_devices(student):
+        runs = student.run("device_runs", device=device)
+        for name, what in DEVICE_RUNS.items():
+            message = device_mistake(runs[name], what, device, made)
+            expect(message is None, message)

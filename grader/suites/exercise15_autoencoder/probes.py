@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from grader.suites.common import RecordingSGD, attempt, describe, number, warm_meta_values, warm_optimizers
+from grader.suites.common import RecordingSGD, attempt, describe, number, run_on, warm_meta_values, warm_optimizers
 from grader.suites.common import cuda_available  # noqa: F401  (a probe)
 
 CONFIGS = ((7, 13, 3), (6, 10, 4))   # (in_dim, hidden_dim, latent_dim): all three differ
@@ -275,9 +275,6 @@ def device_runs(mod, device):
     def generator(seed):
         return (torch.Generator(device=device) if device != "meta" else torch.Generator()).manual_seed(seed)
 
-    def where(out):
-        return str(out.device) if isinstance(out, torch.Tensor) else None
-
     in_dim, _, latent = CONFIGS[0]
     x = torch.randn(5, in_dim, generator=torch.Generator().manual_seed(6)).to(device)
     z = torch.randn(5, latent, generator=torch.Generator().manual_seed(7)).to(device)
@@ -289,13 +286,11 @@ def device_runs(mod, device):
         F.mse_loss(outs[-1], x).backward()
         return outs[-1]
 
-    out, error = attempt(autoencoder, device)
-    runs["autoencoder"] = {"error": error, "device": where(out)}
-    out, error = attempt(lambda: mod.corrupt(x, 0.5, generator(1)), device)
-    runs["corrupt"] = {"error": error, "device": where(out)}
+    runs["autoencoder"] = run_on(autoencoder, device)
+    runs["corrupt"] = run_on(lambda: mod.corrupt(x, 0.5, generator(1)), device)
     spy = SpyAutoEncoder().to(device)
     batch = denoise_batch().to(device)
     optimizer = torch.optim.SGD(spy.parameters(), lr=LR)
     _, error = attempt(lambda: mod.denoising_step(spy, batch, optimizer, NOISE_STD, generator(2)), device)
-    runs["denoising_step"] = {"error": error, "device": where(spy.inputs[0]) if spy.inputs else None}
+    runs["denoising_step"] = {"error": error, "device": str(spy.inputs[0].device) if spy.inputs else None}
     return runs

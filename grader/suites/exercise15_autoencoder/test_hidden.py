@@ -13,7 +13,7 @@ import math
 import torch
 
 from grader.checks import Mistake, check, close, expect
-from grader.suites.common import mixed_devices, tensor_of, value_of
+from grader.suites.common import check_devices, device_mistake, tensor_of, value_of
 from grader.suites.exercise15_autoencoder.probes import (
     CONFIGS, CORRUPT_STD, LEARN_STEPS, NOISE_STD, corrupt_input, denoise_batch, spy_reconstruct)
 
@@ -398,27 +398,19 @@ def test_denoising_gradients(student):
 
 # ---- devices ----
 
-DEVICE_RUNS = {"autoencoder": ("the AutoEncoder moved to the device (encode, decode, forward, backward)", "its output"),
-               "corrupt": ("corrupt", "the corrupted x"),
-               "denoising_step": ("denoising_step", "the model's input")}
+DEVICE_RUNS = {"autoencoder": "the AutoEncoder moved to the device (encode, decode, forward, backward)",
+               "corrupt": "corrupt", "denoising_step": "denoising_step (the model's input)"}
+NOISE_THERE = ("the noise was drawn on the default device (cpu); draw it where x is, torch.randn(x.shape, "
+               "generator=generator, device=x.device, dtype=x.dtype) (or torch.randn_like(x, generator=generator))")
 
 
 @check("device")
 def test_device(student):
     """The AutoEncoder, corrupt and denoising_step work on the device of their inputs (meta, and cuda when present), drawing the noise there"""
-    for device in ["meta"] + (["cuda"] if student.run("cuda_available") else []):
+    for device in check_devices(student):
         runs = student.run("device_runs", device=device)
-        for name, (what, result) in DEVICE_RUNS.items():
-            error, where = runs[name]["error"], runs[name]["device"]
-            if mixed_devices(error):
-                noise = name != "autoencoder"
-                raise Mistake(f"{what} raised {error} with x on {device}: "
-                              + ("the noise was drawn on the default device (cpu); draw it where x is, "
-                                 "torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype) "
-                                 "(or torch.randn_like(x, generator=generator))" if noise else
-                                 "a tensor made on the default device (cpu) inside it met x; create it on "
-                                 "x's device"))
-            expect(not error or device == "meta", f"{what} raised {error} with x on {device}")
-            if where is not None and torch.device(where).type != device:
-                raise Mistake(f"{result} is on {where} while x is on {device}: keep it where x is (draw the "
-                              "noise there, do not move results to the cpu)")
+        for name, what in DEVICE_RUNS.items():
+            made = NOISE_THERE if name != "autoencoder" else ("a tensor made on the default device (cpu) inside "
+                                                               "it met x; create it on x's device")
+            message = device_mistake(runs[name], what, device, made)
+            expect(message is None, message)

@@ -1,4 +1,4 @@
-# expect: masked_mse_gradients, masked_mse_empty
+# expect: masked_mse_gradients, masked_mse_empty, device
 # message: masked_mse_gradients: re-wrapped with torch.tensor
 # message: masked_mse_empty: not connected
 """Reference solution: exercise05_losses."""
