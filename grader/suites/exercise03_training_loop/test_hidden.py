@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 
 from grader.checks import Mistake, check, close, expect
-from grader.suites.common import diagnose_steps, graph_mistake, mixed_devices, value_of
+from grader.suites.common import check_devices, diagnose_steps, graph_mistake, mixed_devices, value_of
 from grader.suites.exercise03_training_loop.probes import epoch_batches, step_batches
 
 # ---- trusted helpers ----
@@ -46,8 +46,7 @@ def _device_error(got, who: str, device: str):
 
 
 def _check_devices(student, probe: str, who: str, moved: str = "move every batch with inputs.to(device)"):
-    devices = ["meta"] + (["cuda"] if student.run("cuda_available") else [])
-    for device in devices:
+    for device in check_devices(student):
         got = student.run(probe, device=device)
         if not got["inputs"]:
             _device_error(got, who, device)

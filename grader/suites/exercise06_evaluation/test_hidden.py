@@ -3,7 +3,7 @@
 import torch
 
 from grader.checks import Mistake, check, close, expect, expect_close
-from grader.suites.common import graph_mistake, mixed_devices, tensor_of
+from grader.suites.common import check_devices, graph_mistake, mixed_devices, tensor_of
 
 REPORT_KEYS = ("accuracy", "precision", "recall", "f1")
 
@@ -214,10 +214,7 @@ def test_predict_no_graph(student):
 @check("device")
 def test_predict_device(student):
     """predict moves every batch to the device it is given and makes no tensor on another one"""
-    devices = ["meta"]
-    if student.run("cuda_available"):
-        devices.append("cuda")
-    for device in devices:
+    for device in check_devices(student):
         got = student.run("predict_device", device=device)
         calls, error = got["calls"], got["error"]
         expect(calls, "predict never called the model" + (f" (it raised {error})" if error else ""))

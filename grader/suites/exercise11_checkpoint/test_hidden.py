@@ -8,6 +8,7 @@ from collections.abc import Mapping
 import torch
 
 from grader.checks import Mistake, check, close, expect
+from grader.suites.common import check_devices
 from grader.suites.exercise11_checkpoint.probes import NAME, SAVED_AT
 from grader.worker.wire import load_untrusted
 
@@ -256,7 +257,7 @@ def test_map_location(student):
         raise _raised(error, "a checkpoint whose tensors were saved on another device (tagged 'meta' here, as a "
                       f"GPU's are tagged 'cuda:0') failed to load on cpu {where}",
                       ". Pass map_location on to torch.load(path, map_location=map_location, weights_only=True)")
-    devices = ["meta"] + (["cuda"] if student.run("cuda_available") else [])
+    devices = check_devices(student)
     for device in devices:
         got = student.run("load_onto", device=device)
         if got["error"]:

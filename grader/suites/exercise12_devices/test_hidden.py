@@ -3,7 +3,7 @@
 import torch
 
 from grader.checks import Mistake, check, close, expect
-from grader.suites.common import VALUE_READS, diagnose_steps
+from grader.suites.common import VALUE_READS, check_devices, diagnose_steps
 from grader.suites.exercise12_devices.probes import loss_of, step_batches
 
 # ---- trusted helpers: pick_device ----
@@ -106,7 +106,7 @@ def _missing(path: str, result: dict) -> str:
 # ---- trusted helpers: train_step ----
 
 def _devices(student):
-    return ["meta"] + (["cuda"] if student.run("cuda_available") else [])
+    return check_devices(student)
 
 
 def _device_runs(student):

@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 
 from grader.checks import Mistake, check, close, expect
-from grader.suites.common import mixed_devices
+from grader.suites.common import check_devices, mixed_devices
 from grader.suites.exercise14_gan.probes import (D_JUNK, G_JUNK, UNEVEN, batches, junk, make_D,
                                                  make_G)
 
@@ -396,8 +396,7 @@ def test_discriminator_restores_G(student):
 @check("device")
 def test_labels_device(student):
     """The labels are made on D's output device, never a fixed one (meta, and cuda when present)"""
-    devices = ["meta"] + (["cuda"] if student.run("cuda_available") else [])
-    for device in devices:
+    for device in check_devices(student):
         got = student.run("labels_device", device=device)
         for who in ("discriminator_step", "generator_step"):
             error = got[who]["error"]

@@ -9,7 +9,7 @@ pairs and the composition f(sum g) are checked exactly whatever MLPs the student
 import torch
 
 from grader.checks import Mistake, check, close, expect, expect_close
-from grader.suites.common import tensor_of
+from grader.suites.common import check_devices, tensor_of
 from grader.suites.exercise16_relational.probes import (ANY_N, PAIR_CASES, RN_CONFIGS, known_g_f,
                                                           pair_inputs, rn_inputs)
 
@@ -288,10 +288,7 @@ def test_rn_learns(student):
 @check("device")
 def test_device(student):
     """all_pairs and RelationNetwork follow the device of their input (meta, and cuda when present)"""
-    devices = ["meta"]
-    if student.run("cuda_available"):
-        devices.append("cuda")
-    for device in devices:
+    for device in check_devices(student):
         got = student.run("device_call", device=device)
         for key, what in (("pairs", "all_pairs"), ("rn", "RelationNetwork (moved with .to(device))")):
             error = got.get(f"{key}_error")
