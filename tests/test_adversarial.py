@@ -65,7 +65,11 @@ def test_attack_in_a_function_costs_only_that_function(any_zygote, tmp_path, att
     card = _grade(any_zygote, tmp_path, _in_fit_line("    " + attack + "\n"))
     assert set(failures(card)) == FIT_LINE_CHECKS
     checks = [c for c in card.checks if c.id in FIT_LINE_CHECKS]
-    assert {c.status for c in checks} == {status}
+    if status == "timeout":  # one check waits for the hung fit_line; the others skip it
+        assert sorted(c.status for c in checks) == ["not-run"] * (len(checks) - 1) + ["timeout"]
+        assert all(c.message.startswith("`fit_line` did not return within 2 s") for c in checks)
+    else:
+        assert {c.status for c in checks} == {status}
     assert all(len(c.output) < 100_000 for c in checks)
 
 
