@@ -94,10 +94,12 @@ def test_cuda_less_builds_give_the_same_diagnosis(raised, zygote, tmp_path):
     assert source.count("\nimport torch\n") == 1
     simulated = source.replace("\nimport torch\n", "\nimport torch, unittest.mock; torch.cuda._lazy_init = "
                                f"unittest.mock.Mock(side_effect={raised})\n")
-    (tmp_path / "a.py").write_text(source)
-    (tmp_path / "b.py").write_text(simulated)
-    native = grade(ex, tmp_path / "a.py", zygote=zygote, limits=FAST_LIMITS)
-    other = grade(ex, tmp_path / "b.py", zygote=zygote, limits=FAST_LIMITS)
+    native, other = tmp_path / "a" / ex.filename, tmp_path / "b" / ex.filename  # messages name the file
+    for path, text in ((native, source), (other, simulated)):
+        path.parent.mkdir()
+        path.write_text(text)
+    native = grade(ex, native, zygote=zygote, limits=FAST_LIMITS)
+    other = grade(ex, other, zygote=zygote, limits=FAST_LIMITS)
     messages = [(c.id, c.status, c.message) for c in native.checks]
     assert messages == [(c.id, c.status, c.message) for c in other.checks]
     assert any("CUDA unavailable" in m for _, _, m in messages)
