@@ -76,7 +76,7 @@ def test_api(student):
 
 # ----------------------------------------------------------------------------- split
 
-SIZE_CASES = [(23, 0.3), (10, 0.22), (10, 0.25), (7, 0.5), (50, 0.2), (23, None)]
+SIZE_CASES = [(23, 0.3), (10, 0.22), (10, 0.25), (7, 0.5), (50, 0.2), (23, None), (9, 0.1)]  # 9 * 0.1: no test row
 
 
 def _split_size_cases(student):
@@ -106,6 +106,10 @@ def test_split_sizes(student):
     if all(t == round(n_ * f_) for n_, f_, t, _ in sizes):
         raise Mistake(f"with {where} the test set has {n_test} rows, expected {want}: n_test is "
                       "int(len(X) * test_fraction), which truncates; do not round")
+    if want == 0 and n_test == n:
+        raise Mistake(f"with {where} the test set should be empty (int({n} * {f}) = 0) but took every row: "
+                      "slicing with a negative index, order[-n_test:], gives the whole order when n_test is 0; "
+                      "take order[:n_test] for test and order[n_test:] for train")
     raise Mistake(f"with {where} the test set has {n_test} rows, expected int({n} * {f}) = {want}")
 
 
