@@ -58,7 +58,7 @@ def grade(exercise: Exercise, path: Path, *, zygote: Zygote | None = None,
         with tempfile.TemporaryDirectory(prefix="grader-sub-") as tmp:
             sub = prepare(exercise, Path(path), Path(tmp))
             student = SubmissionRunner(zygote, exercise, sub.module_path, limits, sub.problem,
-                                       detail=sub.detail, filename=sub.path.name)
+                                       detail=sub.detail, filename=sub.path.name, lines=sub.lines)
             reference = reference or ReferenceRunner(zygote, exercise, limits)
             plugin = GradingPlugin(student, reference)
             code = run_suite(exercise, plugin)

@@ -41,37 +41,48 @@ def _is_constant(node: ast.stmt) -> bool:
 
 
 def _cell_code(source: str) -> str:
-    lines = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]
-    return "\n".join(lines)
+    """The cell without its magic and shell lines (blanked, so line numbers stay the cell's)."""
+    return "\n".join("" if line.lstrip().startswith(("%", "!")) else line
+                     for line in source.splitlines())
 
 
 def extract(path: Path, exercise: Exercise) -> str:
     """The module source a notebook defines; `NotebookError` if it cannot be read."""
+    return extract_lines(path, exercise)[0]
+
+
+def extract_lines(path: Path, exercise: Exercise) -> tuple[str, list]:
+    """The module source a notebook defines and, for each of its lines, the cell and the
+    line in that cell it came from (`["In [5]", 2]`, or None for a line added between
+    cells); `NotebookError` if it cannot be read."""
     try:
         nb = nbformat.read(str(path), as_version=4)
     except Exception as exc:  # nbformat raises many types for junk input
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise NotebookError(f"{path.name} is not a readable Jupyter notebook ({reason[:120]})") from None
-    parts = []
+    parts, where = [], []
     code_cells = [cell for cell in nb.cells if cell.get("cell_type") == "code"]
     for number, cell in enumerate(code_cells, start=1):
         code = _cell_code(cell.get("source", ""))
+        count = cell.get("execution_count")
+        label = f"In [{count}]" if isinstance(count, int) else f"code cell {number}"
         try:
             tree = ast.parse(code)
         except SyntaxError as exc:
-            count = cell.get("execution_count")
-            name = f"cell In [{count}]" if isinstance(count, int) else f"code cell {number}"
-            raise NotebookError(f"{path.name}: {name} has a syntax error at line {exc.lineno}: "
-                                f"{exc.msg}", caret(exc, code)) from None
+            raise NotebookError(f"{path.name}: {'cell ' * label.startswith('In')}{label} has a syntax "
+                                f"error at line {exc.lineno}: {exc.msg}", caret(exc, code)) from None
         lines = code.splitlines()
         for node in tree.body:
             if isinstance(node, KEPT) or _is_constant(node):
                 start = min([d.lineno for d in getattr(node, "decorator_list", [])] + [node.lineno])
+                if parts:
+                    where += [None, None]
                 parts.append("\n".join(lines[start - 1 : node.end_lineno]))
+                where += [[label, n] for n in range(start, node.end_lineno + 1)]
     if not parts:
         raise NotebookError(f"{path.name} defines nothing for {exercise.filename} "
                             "(no imports, functions or classes in its code cells)")
-    return "\n\n\n".join(parts) + "\n"
+    return "\n\n\n".join(parts) + "\n", where
 
 
 def grading_cell(exercise: Exercise) -> str:

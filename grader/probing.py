@@ -29,10 +29,14 @@ class SubmissionRunner:
     """The `student` fixture: runs probes on the submission under its time budget."""
 
     def __init__(self, zygote: Zygote, exercise: Exercise, module_path: Path | None,
-                 limits: Limits, problem: str = "", *, detail: str = "", filename: str = ""):
+                 limits: Limits, problem: str = "", *, detail: str = "", filename: str = "",
+                 lines: list | None = None):
         self.zygote, self.exercise, self.module_path, self.limits = zygote, exercise, module_path, limits
         self.problem, self.detail = problem, detail
         self.filename = filename or (module_path.name if module_path else exercise.filename)
+        # a notebook's cell and line for each line of its module (left out past a size that
+        # would not fit in a request to the zygote; messages then give module lines)
+        self.lines = lines if lines and len(lines) <= 10_000 else None
         self.spent = 0.0
         self._memo: dict[str, Outcome] = {}
         self._import: Outcome | None = None
@@ -47,7 +51,7 @@ class SubmissionRunner:
                 return Outcome("not-run", f"not run: the submission used up its "
                                f"{self.limits.submission_seconds:g} s time budget")
             req = {**probe_request(self.exercise, self.module_path, probe, kwargs),
-                   "filename": self.filename, "hung": dict(self.hung)}
+                   "filename": self.filename, "lines": self.lines, "hung": dict(self.hung)}
             outcome = self.zygote.run(req, self.limits, timeout=min(left, self.limits.probe_seconds))
             self.spent += outcome.duration_s
             self._memo[key] = outcome

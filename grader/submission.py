@@ -23,6 +23,7 @@ class Submission:
     module_path: Path | None = None
     problem: str = ""
     detail: str = ""  # e.g. the offending source line with a caret under the column
+    lines: list | None = None  # a notebook's: each module line's [cell, line in cell] (notebooks)
 
 
 def locate(exercise: Exercise, path: Path) -> Path:
@@ -84,16 +85,17 @@ def prepare(exercise: Exercise, path: Path, workdir: Path) -> Submission:
         return Submission(target, problem=f"no {exercise.filename} found{where}")
     if target.suffix == ".ipynb":
         try:
-            source = notebooks.extract(target, exercise).encode()
+            text, lines = notebooks.extract_lines(target, exercise)
         except notebooks.NotebookError as exc:
             return Submission(target, problem=str(exc), detail=exc.detail)
+        source = text.encode()
         module_path = workdir / exercise.filename
         module_path.write_bytes(source)
     else:
-        module_path = target
+        module_path, lines = target, None
         try:
             source = target.read_bytes()
         except OSError as exc:
             return Submission(target, problem=f"cannot read {target.name}: {exc.strerror}")
     problem, detail = source_problem(source, target.name)
-    return Submission(target, None if problem else module_path.resolve(), problem, detail)
+    return Submission(target, None if problem else module_path.resolve(), problem, detail, lines)

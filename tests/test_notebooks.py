@@ -107,3 +107,15 @@ def test_the_magic_is_registered_by_load_ext():
 def test_build_ends_with_the_grading_cell():
     nb = notebooks.build(EX)
     assert nb.cells[-1].source == notebooks.grading_cell(EX) == "%load_ext grader\n%grade exercise03"
+
+
+def test_messages_point_into_the_notebooks_cells(grade_source):
+    ex = catalog.get("exercise01")
+    cells = [nbformat.v4.new_code_cell("%matplotlib inline\nimport torch"),
+             nbformat.v4.new_code_cell(ex.solution_path.read_text().replace(
+                 "    return grad.detach()", "    return grad.detach() + torch.ones(3, 3)"))]
+    cells[1].execution_count = 4
+    card = grade_source(ex.id, nbformat.writes(nbformat.v4.new_notebook(cells=cells)), filename="work.ipynb")
+    raised = [c for c in card.checks if c.status == "error"]
+    assert raised and all(c.message.endswith("(work.ipynb, In [4], line 10)") for c in raised)
+    assert 'File "work.ipynb, In [4]", line 10, in gradient\n    return grad.detach()' in raised[0].output

@@ -40,18 +40,35 @@ class StudentModule:
             raise MissingAPI(f"{self._filename} does not define `{name}`") from None
 
 
-# The name the student knows their file by (imp.py, work.ipynb), per module copy's path.
+# Per module copy's path: the name the student knows the file by (imp.py, work.ipynb) and,
+# for a notebook, the [cell, line in cell] each line of the module came from.
 DISPLAY_NAMES: dict[str, str] = {}
+CELL_LINES: dict[str, list] = {}
 
 
 def display_name(path: str) -> str:
     return DISPLAY_NAMES.get(path, os.path.basename(path))
 
 
+def _cell(path: str, lineno: int | None) -> tuple[str, int | None]:
+    """(file name as the student knows it, with the notebook cell if any; line number there)."""
+    cells = CELL_LINES.get(path) or []
+    found = cells[lineno - 1] if lineno and 0 < lineno <= len(cells) else None
+    if isinstance(found, list) and len(found) == 2:
+        return f"{display_name(path)}, {found[0]}", found[1]
+    return display_name(path), lineno
+
+
+def where(path: str, lineno: int | None) -> str:
+    """`imp.py, line 7`, or `work.ipynb, In [3], line 2` for a notebook."""
+    name, line = _cell(path, lineno)
+    return f"{name}, line {line}"
+
+
 def _student_frames(exc: BaseException, path: str) -> list:
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if os.path.abspath(f.filename) == path]
-    for f in frames:
-        f.filename = display_name(path)
+    for f in frames:  # their source lines are already read (extract_tb looks them up)
+        f.filename, f.lineno = _cell(path, f.lineno)
     return frames
 
 
@@ -76,7 +93,6 @@ def error_line(exc: BaseException, limit: int = 200) -> str:
 
 def describe_exception(exc: BaseException, path: str) -> str:
     """One line: which function of the submission raised what, and where."""
-    name = display_name(path)
     detail = error_line(exc, 300)
     frames = _student_frames(exc, path)
     if not frames:
@@ -84,10 +100,10 @@ def describe_exception(exc: BaseException, path: str) -> str:
     inner = frames[-1]
     outer = _outer_qualname(exc, path)
     if outer == "<module>":
-        return f"{detail} ({name}, line {inner.lineno})"
+        return f"{detail} ({inner.filename}, line {inner.lineno})"
     if isinstance(exc, NotImplementedError):
         return f"`{outer}` is not implemented yet ({detail})"
-    return f"`{outer}` raised {detail} ({name}, line {inner.lineno})"
+    return f"`{outer}` raised {detail} ({inner.filename}, line {inner.lineno})"
 
 
 def _outer_qualname(exc: BaseException, path: str) -> str:
@@ -231,17 +247,17 @@ class Watchdog:
         if not common:
             return _outcome("timeout", f"took longer than {limit} and was stopped ({stopped})")
         frame = common[-1]
-        where = f"{name}, line {frame.f_lineno}"
+        at = where(self.path, frame.f_lineno)
         qualname = getattr(frame.f_code, "co_qualname", frame.f_code.co_name)
         if qualname == "<module>":
-            return _outcome("timeout", f"importing {name} did not finish within {limit} ({where}): "
+            return _outcome("timeout", f"importing {name} did not finish within {limit} ({at}): "
                             "an endless loop at the top level of the file?")
         outer = getattr(common[0].f_code, "co_qualname", common[0].f_code.co_name)
         hung = qualname.split(".<locals>")[0]
         if outer != qualname and outer != "<module>":
-            message = f"`{outer}` did not return within {limit}: it was running `{qualname}` ({where}); {stopped}"
+            message = f"`{outer}` did not return within {limit}: it was running `{qualname}` ({at}); {stopped}"
         else:
-            message = f"`{qualname}` did not return within {limit} ({where}): {stopped}"
+            message = f"`{qualname}` did not return within {limit} ({at}): {stopped}"
         extra = {"hung": hung} if HUNG_NAME.fullmatch(hung) else {}
         return _outcome("timeout", message, **extra)
 
@@ -301,6 +317,7 @@ def main(req: dict, result_fd: int, output_fd: int, probes) -> None:
         os.close(output_fd)
         path = req["module_path"]
         DISPLAY_NAMES[path] = req.get("filename") or os.path.basename(path)
+        CELL_LINES[path] = req.get("lines") or []
         once = threading.Lock()
 
         def send(header: dict, data=None) -> None:
