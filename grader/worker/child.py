@@ -208,9 +208,9 @@ class Watchdog:
 
     A thread samples the main thread's stack over the last part of the time limit; the
     innermost frame of the submission's file that stayed on the stack in every sample
-    did not return. Just before the deadline it writes a `timeout` frame naming it and
-    ends the worker (the trusted side kills it at the deadline regardless, so a call that
-    never gives up the GIL only loses the name)."""
+    did not return. At the deadline it writes a `timeout` frame naming it and ends the
+    worker (the trusted side kills it a moment later regardless, so a call that never
+    gives up the GIL only loses the name)."""
 
     def __init__(self, path: str, timeout: float, write):
         self.path, self.timeout, self.write = path, timeout, write
@@ -221,9 +221,8 @@ class Watchdog:
         threading.Thread(target=self._watch, daemon=True).start()
 
     def _watch(self) -> None:
-        margin = min(0.5, 0.1 * self.timeout)
         sample_from = self.start + max(0.5 * self.timeout, self.timeout - 5.0)
-        report_at = self.start + self.timeout - margin
+        report_at = self.start + self.timeout
         time.sleep(max(0.0, sample_from - time.monotonic()))
         common = None
         while time.monotonic() < report_at:

@@ -24,6 +24,7 @@ from grader.worker import sandbox, wire
 from grader.worker.limits import Limits, user_processes
 
 START_TIMEOUT = 120.0
+WATCHDOG_GRACE = 0.5  # past a probe's limit, for the worker's watchdog to say what hung (child.Watchdog)
 SAFE_ENV = ("PATH", "LANG", "LC_ALL", "TZ")
 
 
@@ -182,7 +183,7 @@ class Zygote:
                 raise RuntimeError(f"the grader's worker could not start: {reply.get('error', 'zygote gone')}")
             self.close()
         try:
-            outcome = self._collect(result_r, out_r, start + timeout, limits)
+            outcome = self._collect(result_r, out_r, start + timeout + WATCHDOG_GRACE, limits)
         finally:
             self._kill(reply["pid"])
             os.close(result_r)
