@@ -350,14 +350,14 @@ def schedule_trace(mod):
 
 
 def schedule_device(mod, device):
-    """train_with_schedule (2 epochs) with the model and the batches on `device`; an error is data."""
+    """train_with_schedule (2 epochs) with the model and the loader's data on `device`; an error is data."""
     X, y, bs = schedule_data()
     model = SpyNet(keep_params=False).to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=LR)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=GAMMA)
     loss_fn = SpyLoss()
-    batches = [(X[i:i + bs].to(device), y[i:i + bs].to(device)) for i in range(0, len(X), bs)]
-    _, error = attempt(lambda: mod.train_with_schedule(model, batches, loss_fn, optimizer, scheduler, 2), device)
+    loader = DataLoader(TensorDataset(X.to(device), y.to(device)), batch_size=bs, shuffle=False)
+    _, error = attempt(lambda: mod.train_with_schedule(model, loader, loss_fn, optimizer, scheduler, 2), device)
     return {"inputs": [r["device"] for r in model.seen], "targets": [r["target_device"] for r in loss_fn.seen],
             "error": error}
 
