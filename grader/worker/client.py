@@ -30,7 +30,8 @@ SAFE_ENV = ("PATH", "LANG", "LC_ALL", "TZ")
 
 @dataclass
 class Outcome:
-    """What one probe run gave: status ok/raised/missing/exit/memory/crash/timeout/output/bad-data."""
+    """What one probe run gave: status ok/raised/missing/exit/memory/crash/timeout/output/bad-data,
+    or not-run (it entered a function that hung before; `extra["hung"]` names one that just did)."""
 
     status: str
     message: str = ""
