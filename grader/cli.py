@@ -118,6 +118,7 @@ def exercise_cmd(exercise_id, path, fmt, out, release_body, fail_under, classroo
 
     waited = live.stopwatch()
     ex = _exercise(exercise_id)
+    _resolve_salt([ex])
     if path is None:
         path = ex.exercise_dir(catalog.find_course_root()) / ex.filename
     if not path.exists():
@@ -217,16 +218,23 @@ def render_cmd(scorecard, fmt):
 @click.option("--submission-timeout", type=click.FloatRange(0.1),
               default=Limits.submission_seconds, show_default=True,
               help="Seconds all probes of one submission × exercise may run together.")
+@click.option("--salt", default=None, metavar="random|N",
+              help="Grade on salted probe inputs no student has seen (needs the solutions): "
+                   "`random` picks one (kept by --resume), 0 is the reference packs' own "
+                   "[default: $GRADER_SALT, else 0].")
 def batch_cmd(submissions, out, exercise_ids, jobs, resume, shard, probe_timeout,
-              submission_timeout):
+              submission_timeout, salt):
     """Grade a class: SUBMISSIONS holds one folder, zip, .py or .ipynb per student.
 
     Also reads a GitHub Classroom download (gh classroom clone student-repos) and a
     Gradescope export (with its submission_metadata.yml). Ctrl-C stops and keeps what is
     done; run again with --resume to finish.
     """
-    for e in exercise_ids:
-        _exercise(e)
+    chosen = [_exercise(e) for e in exercise_ids] or list(catalog.exercises())
+    if salt is not None:
+        existing = batch.read_plan(out) if resume and salt == "random" else None
+        os.environ["GRADER_SALT"] = str(existing.salt if existing else salt)
+    _resolve_salt(chosen)
     limits = Limits(probe_seconds=probe_timeout, submission_seconds=submission_timeout)
     if not sandbox.available():
         click.echo("grade: warning: bubblewrap is not usable here, so submissions run with your "
@@ -437,6 +445,28 @@ def notebook_cmd(exercise_id, out, force):
 @main.group("references")
 def references_group():
     """Reference packs: the reference results shipped instead of the solutions."""
+
+
+def _resolve_salt(exercises: list[catalog.Exercise]) -> None:
+    """Settle GRADER_SALT (`random` becomes a number) for this run and the processes it
+    starts; exit 2 with one line when it is unusable or the solutions it needs are absent."""
+    from grader.worker import salting
+
+    if os.environ.get("GRADER_SALT", "").strip().lower() == "random":
+        import secrets
+
+        os.environ["GRADER_SALT"] = str(secrets.randbelow(1 << 62) + 1)
+    try:
+        salt = salting.current()
+    except ValueError as exc:
+        click.echo(f"grade: {exc}", err=True)
+        sys.exit(2)
+    missing = [ex.short_id for ex in exercises if not ex.solution_path.is_file()]
+    if salt and missing:
+        click.echo(f"grade: a salted run (salt {salt}) needs the reference solutions, and "
+                   f"{', '.join(missing)} has none here; grade with the default salt, or where "
+                   "the solutions are", err=True)
+        sys.exit(2)
 
 
 def _with_solutions(exercise_ids) -> list[catalog.Exercise]:

@@ -11,13 +11,15 @@ from pathlib import Path
 from grader import api as api_contract
 from grader.catalog import Exercise
 from grader.checks import Mistake, ProbeError
+from grader.worker import salting
 from grader.worker.client import Outcome, Zygote
 from grader.worker.limits import Limits
 
 
 def probe_request(exercise: Exercise, module_path: Path, probe: str, kwargs: dict) -> dict:
     return {"module_path": str(module_path), "module_name": exercise.module,
-            "probe_path": str(exercise.probes_path), "probe": probe, "kwargs": kwargs}
+            "probe_path": str(exercise.probes_path), "probe": probe, "kwargs": kwargs,
+            "salt": salting.current()}
 
 
 def call_key(probe: str, kwargs: dict) -> str:

@@ -50,7 +50,9 @@ def test_check_that_breaks_is_a_grader_error_not_a_mistake(suites, zygote):
     source = (suites / "test_hidden.py").read_text()
     (suites / "test_hidden.py").write_text(source.replace(
         '    """gradient(f, x) returns df/dx', '    {}["oops"]\n    """gradient(f, x) returns df/dx', 1))
-    card = grade(EX, EX.solution_path, zygote=zygote, limits=FAST_LIMITS)
+    ex = catalog.get(EX.id)  # the exercise of the patched suites
+    assert ex.suite_dir == suites
+    card = grade(ex, EX.solution_path, zygote=zygote, limits=FAST_LIMITS)
     broken = [c for c in card.checks if c.status == Status.GRADER_ERROR]
     assert [c.id for c in broken] == ["gradient_values"] and card.grader_error
     assert "KeyError" in broken[0].message and "Traceback" in broken[0].output
@@ -62,7 +64,7 @@ def test_missing_reference_result_is_a_grader_error(monkeypatch, tmp_path, zygot
     monkeypatch.setenv("GRADER_SOLUTIONS", str(tmp_path / "nowhere"))
     monkeypatch.setattr(catalog.Exercise, "pack_path", property(lambda ex: tmp_path / "none.pt"))
     references.load_pack.cache_clear()
-    card = grade(EX, submission, zygote=zygote, limits=FAST_LIMITS)
+    card = grade(catalog.get(EX.id), submission, zygote=zygote, limits=FAST_LIMITS)
     references.load_pack.cache_clear()
     assert card.grader_error
     faulted = [c for c in card.checks if c.status == Status.GRADER_ERROR]
@@ -74,7 +76,7 @@ def test_stale_pack_is_refused(monkeypatch, suites, zygote):
     with open(suites / "probes.py", "a") as f:
         f.write("\n# an edit the pack was not built for\n")
     references.load_pack.cache_clear()
-    card = grade(EX, EX.solution_path, zygote=zygote, limits=FAST_LIMITS)
+    card = grade(catalog.get(EX.id), EX.solution_path, zygote=zygote, limits=FAST_LIMITS)
     assert card.grader_error
     assert any("another version of its hidden suite" in c.message for c in card.checks)
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import grader
 from grader import catalog
+from grader.worker import salting
 from grader.batch.discover import BatchError, Student, detect
 
 # ------------------------------------------------------------------ the plan
@@ -90,6 +91,7 @@ class Plan:
     grader_version: str = grader.__version__
     reference: str = field(default_factory=reference_fingerprint)
     gaps: list[str] = field(default_factory=list)  # what a merge with --allow-partial accepted
+    salt: int = field(default_factory=salting.current)  # probe inputs' salt (0: the packs' own)
 
     @classmethod
     def of(cls, tasks: list[Task], shard: tuple[int, int]) -> "Plan":
@@ -118,11 +120,14 @@ class Plan:
         if self.reference != other.reference:
             return (f"reference results {other.reference or '(none)'}, "
                     f"not {self.reference or '(none)'}")
+        if self.salt != other.salt:
+            return f"salt {other.salt}, not {self.salt}"
         return ""
 
     def to_json(self) -> str:
         data = {"schema_version": 1, "shard": f"{self.shard[0]}/{self.shard[1]}",
                 "grader_version": self.grader_version, "reference_fingerprint": self.reference,
+                "salt": self.salt,
                 "exercises": sorted({e for ids in self.tasks.values() for e in ids}),
                 "students": self.students, "tasks": self.tasks}
         if self.gaps:
@@ -136,7 +141,7 @@ def read_plan(out: Path) -> Plan | None:
         data = json.loads((Path(out) / PLAN_FILE).read_text(encoding="utf-8"))
         return Plan({s: list(ids) for s, ids in data["tasks"].items()},
                     parse_shard(data["shard"]), data["grader_version"],
-                    data["reference_fingerprint"], list(data.get("gaps", [])))
+                    data["reference_fingerprint"], list(data.get("gaps", [])), int(data.get("salt", 0)))
     except (OSError, ValueError, KeyError, TypeError, AttributeError, BatchError):
         return None
 

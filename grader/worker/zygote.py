@@ -19,7 +19,7 @@ import sys
 import time
 import types
 
-from grader.worker import child
+from grader.worker import child, salting
 
 MAX_MESSAGE = 1 << 20
 PR_SET_CHILD_SUBREAPER = 36
@@ -126,6 +126,7 @@ def _answer(sock: socket.socket, sandboxed: bool, probes_cache: dict) -> bool:
     pid = os.fork()
     if pid == 0:
         sock.close()
+        salting.apply(int(req.get("salt", 0)))
         child.main(req, fds[0], fds[1], probes)
     for fd in fds:
         os.close(fd)

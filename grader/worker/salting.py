@@ -1,0 +1,50 @@
+"""Salted probe inputs: every seed a worker sets is mixed with the grading run's salt.
+
+Probes draw their inputs, initial weights and data from seeded generators
+(`torch.Generator().manual_seed(k)`, `torch.manual_seed(k)`). With salt 0 (the default,
+the one reference packs are recorded with) nothing changes. With another salt, each seed
+k becomes mix(k, salt) for the probe, the submission and the reference alike, in the
+forked worker only: the same seed still gives the same draws, different seeds different
+ones, but no input matches one a student could have looked up in a reference pack.
+"""
+
+from __future__ import annotations
+
+import os
+
+MASK = (1 << 63) - 1
+
+
+def current() -> int:
+    """The run's salt: $GRADER_SALT (an integer; 0 when unset)."""
+    value = os.environ.get("GRADER_SALT", "0").strip() or "0"
+    try:
+        return int(value) & MASK
+    except ValueError:
+        raise ValueError(f"GRADER_SALT={value!r} is not an integer (grade batch --salt random "
+                         "picks one)") from None
+
+
+def mix(seed: int, salt: int) -> int:
+    """A seed of the salted run; `mix(seed, 0) == seed`."""
+    return seed if salt == 0 else (int(seed) * 0x9E3779B97F4A7C15 + salt) & MASK
+
+
+def apply(salt: int) -> None:
+    """In a freshly forked worker: make every torch seed this process sets a salted one."""
+    if salt == 0:
+        return
+    import torch
+
+    plain_generator, plain_seed = torch.Generator, torch.manual_seed
+
+    class Generator(plain_generator):
+        def manual_seed(self, seed):
+            return super().manual_seed(mix(seed, salt))
+
+    def manual_seed(seed):
+        return plain_seed(mix(seed, salt))
+
+    torch.Generator = Generator
+    torch.manual_seed = torch.random.manual_seed = manual_seed
+    torch.manual_seed(0)  # the global generator starts salted too
