@@ -308,6 +308,8 @@ RUN_AUTOGRADER = """\
 set -uo pipefail
 ROOT="${AUTOGRADER_ROOT:-/autograder}"
 export GRADER_SOLUTIONS="$ROOT/source/solutions" GRADER_CACHE_DIR="$ROOT/cache"
+# Recorded grades use inputs no student has seen (the reference packs are public).
+export GRADER_SALT="${GRADER_SALT:-random}"
 mkdir -p "$ROOT/results"
 cd "$ROOT/submission"
 "$ROOT/venv/bin/grade" __EXERCISE__ "$ROOT/submission" --format gradescope \\

@@ -19,6 +19,7 @@ from grader.probing import SubmissionRunner
 from grader.references import ReferenceRunner
 from grader.scorecard import Scorecard
 from grader.submission import prepare
+from grader.worker import salting
 from grader.worker.client import Zygote
 from grader.worker.limits import Limits
 
@@ -38,7 +39,8 @@ def run_suite(exercise: Exercise, plugin: GradingPlugin) -> int:
             "-W", "ignore"]
     saved = os.environ.pop("PYTEST_ADDOPTS", None)
     try:
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), \
+                salting.salted(salting.current()):
             return int(pytest.main(args, plugins=[plugin]))
     finally:
         if saved is not None:

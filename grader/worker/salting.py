@@ -3,13 +3,15 @@
 Probes draw their inputs, initial weights and data from seeded generators
 (`torch.Generator().manual_seed(k)`, `torch.manual_seed(k)`). With salt 0 (the default,
 the one reference packs are recorded with) nothing changes. With another salt, each seed
-k becomes mix(k, salt) for the probe, the submission and the reference alike, in the
-forked worker only: the same seed still gives the same draws, different seeds different
+k becomes mix(k, salt) for the probe, the submission and the reference alike (in the
+forked worker), and for the checks that rebuild a probe's data (in the grading process):
+the same seed still gives the same draws, different seeds different
 ones, but no input matches one a student could have looked up in a reference pack.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 MASK = (1 << 63) - 1
@@ -30,9 +32,13 @@ def mix(seed: int, salt: int) -> int:
     return seed if salt == 0 else (int(seed) * 0x9E3779B97F4A7C15 + salt) & MASK
 
 
-def apply(salt: int) -> None:
-    """In a freshly forked worker: make every torch seed this process sets a salted one."""
+@contextlib.contextmanager
+def salted(salt: int):
+    """Within: every torch seed this process sets is mixed with `salt`. The worker enters it
+    for good; the grading process around its checks, so that data a check rebuilds from a
+    seed is the data the probe drew."""
     if salt == 0:
+        yield
         return
     import torch
 
@@ -47,4 +53,20 @@ def apply(salt: int) -> None:
 
     torch.Generator = Generator
     torch.manual_seed = torch.random.manual_seed = manual_seed
+    state = torch.random.get_rng_state()
     torch.manual_seed(0)  # the global generator starts salted too
+    try:
+        yield
+    finally:
+        torch.Generator = plain_generator
+        torch.manual_seed = torch.random.manual_seed = plain_seed
+        torch.random.set_rng_state(state)
+
+
+_for_good = []  # the worker's context: kept, since collecting it would undo the patch
+
+
+def apply(salt: int) -> None:
+    """In a freshly forked worker: salt every seed from now on."""
+    _for_good.append(salted(salt))
+    _for_good[-1].__enter__()
