@@ -476,7 +476,8 @@ def random_trace(mod, n_trials, seed=None, global_seed=0):
 
 
 def random_draws(mod, n_trials=2000, seed=7):
-    """The configs the objective saw over many trials, as one list of values per name."""
+    """The configs the objective saw over many trials, as one list of values per name; every loss ties,
+    so the best is the first trial."""
     columns, count = {name: [] for name in SPACE}, [0]
 
     def objective(config):
@@ -485,5 +486,6 @@ def random_draws(mod, n_trials=2000, seed=7):
             columns[name].append(plain(config.get(name)) if isinstance(config, dict) else None)
         return 1.0
 
-    _, error = attempt(lambda: mod.random_search(copy.deepcopy(SPACE), n_trials, objective, seed=seed))
-    return {"columns": columns, "calls": count[0], "error": error, "space": space_description()}
+    result, error = attempt(lambda: mod.random_search(copy.deepcopy(SPACE), n_trials, objective, seed=seed))
+    best = plain_config(result[0]) if isinstance(result, (tuple, list)) and len(result) == 2 else None
+    return {"columns": columns, "calls": count[0], "error": error, "space": space_description(), "best": best}

@@ -161,8 +161,8 @@ def test_l2_device(student):
         if got["error"]:
             if mixed_devices(got["error"]):
                 raise Mistake(f"l2_penalty raised {got['error']} with the model on {device}: a tensor made on "
-                              "the default device (cpu) met the parameters'; start from the first square, or "
-                              "create the accumulator on the parameters' device")
+                              "the default device (cpu), such as an accumulator from torch.zeros(()), met the "
+                              "parameters'; start from the first square, or make it on the parameters' device")
             raise Mistake(f"l2_penalty raised {got['error']} with the model on {device}")
         if got["device"] is None:
             raise Mistake(f"l2_penalty returned a {got['type']} with the model on {device}, not a tensor there")
@@ -805,3 +805,9 @@ def test_random_selection(student):
         raise Mistake(_history_mistake(rec, "random_search", calls[:len(history)] or calls))
     message = _best_mistake(rec, "random_search")
     expect(message is None, message)
+    draws = _draws(student)  # 2000 trials whose losses all tie
+    first = {name: values[0] for name, values in draws["columns"].items()} if draws["calls"] else None
+    if draws["best"] != first:
+        raise Mistake("with every loss tied, random_search did not return the first trial's config as the best: "
+                      "keep the first of the configs tied at the lowest loss (replace the best only on a "
+                      "strictly lower loss)")

@@ -1,5 +1,5 @@
 # expect: random_selection
-# message: random_selection: last of the configs tied
+# message: random_selection: configs tied at the lowest loss
 """Mistake: random last of ties."""
 
 import itertools
