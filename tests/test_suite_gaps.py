@@ -1,0 +1,53 @@
+"""The suites' shared helpers for the gaps of issue 13: a forward watched for a graph, device
+checks on meta that run past value reads, and what their errors are taken to mean."""
+
+import pytest
+import torch
+from torch import nn
+
+from grader.suites.common import attempt, autograd_facts, graph_mistake, meta_values, mixed_devices, run_on
+
+
+def test_a_graph_built_then_detached_is_seen_in_the_forward():
+    model = nn.Linear(3, 2)
+    x = torch.randn(4, 3)
+    built = autograd_facts(model(x))
+    assert built["graph"] and built["grad_enabled"]
+    message = graph_mistake([built], "predict", returned_graph=False)
+    assert "detached the result only afterwards" in message and "torch.no_grad()" in message
+    for mode in (torch.no_grad(), torch.inference_mode()):
+        with mode:
+            assert graph_mistake([autograd_facts(model(x))], "predict") is None
+    model.requires_grad_(False)  # no parameter to record a graph for: none is built
+    assert graph_mistake([autograd_facts(model(x))], "predict") is None
+
+
+def test_meta_values_reads_ones_and_still_catches_two_devices():
+    x = torch.ones(2, 3, device="meta")
+    with meta_values() as mode:
+        assert x.sum().item() == 1.0 and bool(x.sum() > 0) and x.tolist() == [[1.0] * 3] * 2
+        assert x.cpu().device.type == "cpu" and x.to(torch.float64).is_meta
+        assert x[x > 0].is_meta
+        with pytest.raises(RuntimeError, match="device"):
+            torch.zeros(3) + x.sum(0)
+    assert mode.reads >= 4
+    with pytest.raises(RuntimeError, match="meta"):
+        x.sum().item()  # only inside the context
+
+
+def test_an_error_is_a_device_mistake_only_when_two_devices_met():
+    _, error = attempt(lambda: torch.zeros(3) + torch.ones(3, device="meta"), "meta")
+    assert mixed_devices(error)
+    _, error = attempt(lambda: torch.ones(3, device="meta").sum().item())
+    assert error and not mixed_devices(error)
+    _, error = attempt(lambda: torch.ones(2, 3) @ torch.ones(2, 3))
+    assert error and not mixed_devices(error)
+    assert run_on(lambda: (torch.ones(2, device="meta") * 2, None), "meta") == {"error": None, "device": "meta"}
+
+
+def test_an_unfinished_stub_is_not_a_finding():
+    def stub():
+        raise NotImplementedError("TODO: write it")
+
+    with pytest.raises(NotImplementedError):
+        attempt(stub, "meta")
