@@ -332,12 +332,20 @@ fi
 
 
 def build_wheel(dest: Path) -> Path:
-    """A wheel of the grader's source checkout (hidden suites and reference packs inside)."""
+    """A wheel of the grader's source checkout (hidden suites, reference packs and student
+    files inside; never solutions), built from a private copy of what it ships, so that
+    builds running at once never share a build/ folder."""
     root = catalog.PROJECT_ROOT
     if not (root / "pyproject.toml").is_file():
         raise CourseError("run this from the grader's source checkout (pip install -e .)")
-    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
-                           "--wheel-dir", str(dest), str(root)], capture_output=True, text=True)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
+    with tempfile.TemporaryDirectory(prefix="grader-src-") as tmp:
+        for name in ("pyproject.toml", "README.md"):
+            shutil.copy(root / name, tmp)
+        for folder in ("grader", "exercises"):
+            shutil.copytree(root / folder, Path(tmp) / folder, ignore=ignore)
+        proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
+                               "--wheel-dir", str(dest), tmp], capture_output=True, text=True)
     wheels = sorted(Path(dest).glob("pytorch_grader-*.whl"))
     if proc.returncode != 0 or not wheels:
         raise CourseError(f"building the grader's wheel failed: {proc.stderr.strip()[-500:]}")

@@ -5,6 +5,7 @@ as hidden from submissions as the built-in ones."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 
 import pytest
@@ -26,13 +27,15 @@ def invoke(*args) -> tuple[int, str]:
 
 @pytest.fixture
 def course(tmp_path, monkeypatch):
+    """A new course; its references are live (it has no packs until a teacher builds them)."""
     monkeypatch.delenv("GRADER_COURSE", raising=False)
+    monkeypatch.setenv("GRADER_REFERENCES", "live")
     monkeypatch.chdir(tmp_path)
     root = tmp_path / "my-course"
     code, out = invoke("new", EX_ID, "--course", root)
     assert code == 0, out
     yield root
-    monkeypatch.delenv("GRADER_COURSE", raising=False)  # `--course` sets it for child processes
+    os.environ.pop("GRADER_COURSE", None)  # `--course` set it, for the processes it starts
 
 
 def test_scaffold_passes_its_audit_and_joins_the_builtin_exercises(course):
