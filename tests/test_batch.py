@@ -548,3 +548,21 @@ def test_report_in_headless_chromium(full_run, tmp_path):
     subprocess.run([*chromium, "--window-size=1200,1600", f"--screenshot={shot}", page.as_uri()],
                    capture_output=True, timeout=120)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_grades_from_a_process_whose_torch_threads_are_running(tmp_path):
+    """A notebook or a test run has used torch's thread pool before it grades a class; a
+    grading process forked from it hung in its first parallel op (exercise03 did)."""
+    import torch
+
+    x = torch.randn(512, 512)
+    (x @ x).sum().item()
+    torch.nn.functional.conv2d(torch.randn(8, 3, 64, 64), torch.randn(8, 3, 3, 3)).sum().item()
+    ex = catalog.get("exercise03")
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    shutil.copy(ex.solution_path, subs / "good.py")
+    result = batch.run_batch(subs, tmp_path / "out", jobs=1,
+                             limits=Limits(probe_seconds=10, submission_seconds=20))
+    row = gradebook(tmp_path / "out")["good"]
+    assert result.graded == 1 and not row["problems"] and row["percent"] == "100.0", row

@@ -64,16 +64,13 @@ def grade_task(task: Task, zygote, limits: Limits) -> Scorecard:
     return _relabel(card, task.root, task.label).stamp()
 
 
-def _worker_main(conn, limits: Limits, inherited: tuple[int, ...] = (),
-                 preload: tuple[str, ...] = ()) -> None:
+def _worker_main(conn, limits: Limits, preload: tuple[str, ...], environ: dict[str, str]) -> None:
     """A grading process: one Zygote (warming the `preload` probe modules), tasks from
-    `conn` until None, SIGTERM or EOF."""
+    `conn` until None, SIGTERM or EOF. `environ` is the parent's environment now (the
+    fork server's is that of when it started)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
-    for fd in inherited:  # the parent's ends of every pipe, copied by fork: EOF must reach us
-        try:
-            os.close(fd)
-        except OSError:
-            pass
+    os.environ.clear()
+    os.environ.update(environ)
     stopping = []
 
     def stop(*_):
@@ -116,6 +113,20 @@ class _Slot:
     started: float = 0.0
 
 
+START_SECONDS = 180.0  # a grading process that is not ready by then is stopped and replaced
+
+
+def _context():
+    """Grading processes start from a fork server that imported torch but never ran it: a
+    plain fork of a process whose torch thread pool is up (a notebook, a test run) can
+    hang in the child's first parallel op."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["torch"])  # grader modules import later, under `environ`
+    return ctx
+
+
 def task_deadline(limits: Limits) -> float:
     """Wall time after which the parent stops a grading process: far beyond the limits."""
     return 3 * limits.submission_seconds + 10 * limits.probe_seconds + 60
@@ -129,7 +140,7 @@ def grade_tasks(tasks: list[Task], on_done: Callable[[Task, Scorecard], None], *
 
     KeyboardInterrupt propagates after the processes are stopped.
     """
-    ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+    ctx = _context()
     pending = deque(tasks)
     preload = tuple(sorted({str(catalog.get(t.exercise).probes_path) for t in tasks
                             if t.exercise in {ex.id for ex in catalog.exercises()}}))
@@ -139,13 +150,11 @@ def grade_tasks(tasks: list[Task], on_done: Callable[[Task, Scorecard], None], *
 
     def spawn() -> None:
         ours, theirs = ctx.Pipe()
-        inherited = (tuple(c.fileno() for c in [ours, *(s.conn for s in slots)])
-                     if ctx.get_start_method() == "fork" else ())
-        proc = ctx.Process(target=_worker_main, args=(theirs, limits, inherited, preload), daemon=True,
+        proc = ctx.Process(target=_worker_main, args=(theirs, limits, preload, dict(os.environ)), daemon=True,
                            name="grader-batch")
         proc.start()
         theirs.close()
-        slots.append(_Slot(proc, ours))
+        slots.append(_Slot(proc, ours, started=time.monotonic()))
 
     def retire(slot: _Slot, problem: str | None) -> None:
         nonlocal failed_starts
@@ -195,6 +204,10 @@ def grade_tasks(tasks: list[Task], on_done: Callable[[Task, Scorecard], None], *
                               "this submission")
                 elif s.task is not None and now - s.started > deadline:
                     retire(s, f"grading took longer than {deadline:g} s and was stopped")
+                elif not s.ready and now - s.started > START_SECONDS:
+                    print(f"grader: a grading process did not start within {START_SECONDS:g} s",
+                          file=sys.stderr)
+                    retire(s, None)
             for s in list(slots):  # nothing left to hand out: let idle processes go
                 if not pending and s.ready and s.task is None:
                     leaving.append(_ask_to_stop(s))
