@@ -3,6 +3,8 @@ alternative get full marks, the stub 0, each realistic mistake loses exactly the
 its `# expect:` line names with messages that name it (solutions/<id>/mistakes/*.py,
 alternatives/*.py; see grader/kit.py), and every check is failed by some mistake."""
 
+from pathlib import Path
+
 import pytest
 
 from grader import catalog, kit
@@ -41,7 +43,25 @@ def test_every_check_has_a_mistake_and_an_alternative(exercise_id, reference_car
 
 
 def test_header_of_a_mistake_is_read():
-    expect, messages = kit.parse_header(
-        "# expect: a, b\n# message: a: zero_grad\n# message: any text: here\nimport torch\n# expect: c\n")
-    assert expect == {"a", "b"}
-    assert messages == (("a", "zero_grad"), ("", "any text: here"))
+    header = kit.parse_header(
+        "# expect: a, b\n# message: a: zero_grad\n# message: any text: here\n# message: c: slow\n"
+        "# may fail: c\nimport torch\n# expect: d\n")
+    assert header.expect == {"a", "b"} and header.maybe == {"c"}
+    assert header.messages == (("a", "zero_grad"), ("", "any text: here"), ("c", "slow"))
+
+
+def test_may_fail_checks_are_judged_only_when_they_fail():
+    from grader.scorecard import CheckResult, Scorecard
+
+    case = kit.Case("mistake", "m", Path("m.py"), frozenset({"a"}), (("c", "slow"),), frozenset({"c"}))
+
+    def card(**failed):
+        checks = [CheckResult(i, "", "values", 1, "failed" if i in failed else "passed", failed.get(i, ""))
+                  for i in ("a", "b", "c")]
+        return Scorecard("ex", "Ex", "m.py", checks, "0")
+
+    assert kit.judge(case, card(a="wrong")) == []
+    assert kit.judge(case, card(a="wrong", c="too slow")) == []
+    assert kit.judge(case, card(a="wrong", c="fast")) == ["no message of c says 'slow'"]
+    assert kit.judge(case, card(a="wrong", b="x")) == ["also failed b (x)"]
+    assert kit.judge(case, card(c="too slow")) == ["did not fail a"]

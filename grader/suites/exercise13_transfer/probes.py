@@ -265,9 +265,11 @@ def finetune_run(mod):
     X = _inputs("part", n=48, seed=5)
     g = torch.Generator().manual_seed(6)
     model.eval()
-    with torch.no_grad():  # 4 classes a linear head (even without a bias) can learn from these features
-        feats = model.features(X)
-        y = ((feats - feats.mean(dim=0)) @ torch.randn(feats.shape[1], 4, generator=g)).argmax(dim=1)
+    with torch.no_grad():  # 4 classes a linear head (even without a bias) can learn from these features,
+        feats = model.features(X)  # each present (a head of too few outputs must meet a class beyond it)
+        y = torch.zeros(0)
+        while len(y.unique()) < 4:
+            y = ((feats - feats.mean(dim=0)) @ torch.randn(feats.shape[1], 4, generator=g)).argmax(dim=1)
     model.train()
     backbone_before = {name: _plain(t) for name, t in model.features.state_dict().items()}
     mod.freeze(model.features)

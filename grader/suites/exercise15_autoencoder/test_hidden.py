@@ -40,8 +40,9 @@ def _noise_message(noise: torch.Tensor, std: float, what: str, result: torch.Ten
                    result_what: str = ""):
     """What is wrong with noise that should be N(0, std**2) elementwise, or None.
 
-    The tolerances are 5 standard errors of the sample mean and of the sample std, which
-    a correct solution never exceeds (whatever way it draws the noise)."""
+    The tolerances are 5 standard errors of the sample mean (of the noise as drawn, so noise
+    of the wrong scale is named for its scale) and of the sample std, which a correct
+    solution never exceeds (whatever way it draws the noise)."""
     noise = noise.double().flatten()
     n = noise.numel()
     mean, sd = noise.mean().item(), noise.std().item()
@@ -50,7 +51,7 @@ def _noise_message(noise: torch.Tensor, std: float, what: str, result: torch.Ten
         if abs(out.mean().item()) <= 5 * std / math.sqrt(n) and abs(out.std().item() / std - 1) <= 5 / math.sqrt(2 * n):
             return (f"{result_what} looks like the noise alone: corrupt must return x plus the noise "
                     "(x + noise_std * noise), not just the noise")
-    if abs(mean) > 5 * std / math.sqrt(n) + 1e-6:
+    if abs(mean) > 5 * max(std, sd) / math.sqrt(n) + 1e-6:  # the standard error of the noise drawn
         return (f"{what} has mean {mean:.3f}, not 0: the noise must be zero-mean Gaussian noise "
                 "(a standard normal draw, torch.randn, times noise_std), added to x")
     tol = 5 / math.sqrt(2 * n)

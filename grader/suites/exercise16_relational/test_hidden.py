@@ -276,8 +276,10 @@ def test_rn_learns(student):
     got = student.run("rn_training")
     losses = got["losses"]
     expect(all(l == l for l in losses), "the loss became NaN during training")
-    expect(losses[-1] < 0.2 * got["baseline"],
-           f"after 150 Adam steps the loss is {losses[-1]:.3g}, not below a fifth of the target's variance "
+    # A network that cannot learn a pairwise relation stays near the variance (a linear one: 0.97 of
+    # it); correct ones end below 0.5 of it on every salt tried, most near 0.002 (tanh: up to 0.46).
+    expect(losses[-1] < 0.75 * got["baseline"],
+           f"after 150 Adam steps the loss is {losses[-1]:.3g}, not below three quarters of the target's variance "
            f"({got['baseline']:.3g}): the network cannot learn a pairwise relation (do g and f have nonlinear "
            "activations between their linear layers, and is g summed over every pair?)")
 
