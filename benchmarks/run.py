@@ -9,7 +9,7 @@
 4. a batch of exercise03 submissions: `grade batch --jobs 2` vs the naive way, a fresh
    pytest process per submission running the hidden suite (benchmarks/naive_plugin.py;
    target >= 10x faster), and vs a fresh `grade` process each; a class of 40 with
-   --jobs 1 vs --jobs 2
+   --jobs 1 vs --jobs 2, and salted (--salt random: live references for a fresh salt)
 5. per-probe worker overhead: fork, empty probe, data back (target <= 20 ms median)
 6. peak memory of all the grader's processes together during the batch (sum of PSS,
    which counts pages shared by forked processes once, and sum of RSS)
@@ -214,6 +214,9 @@ def main() -> None:
             str(jobs): timed(GRADE + ["batch", str(klass40), "--exercise", "exercise03", "--jobs",
                                       str(jobs), "--out", str(Path(tmp, f"out40-{jobs}"))], warm)
             for jobs in (1, 2)}
+        results["batch40_salted_s"] = timed(  # a fresh salt: every reference result computed live
+            GRADE + ["batch", str(klass40), "--exercise", "exercise03", "--jobs", "2", "--salt", "random",
+                     "--out", str(Path(tmp, "out40-salted"))], warm)
 
     results["probe_overhead_ms"] = {k: v * 1000 if k != "n" else v
                                     for k, v in stats(probe_overhead()).items()}
@@ -249,7 +252,8 @@ def print_table(r: dict) -> None:
               f"-> speedup {b['speedup_vs_grade_each']:.1f}x")
     j = r["batch40_jobs"]
     print(f"batch 40 x exercise03: --jobs 1 {j['1']:.1f} s, --jobs 2 {j['2']:.1f} s "
-          f"({j['1'] / j['2']:.2f}x)")
+          f"({j['1'] / j['2']:.2f}x); --jobs 2 --salt random {r['batch40_salted_s']:.1f} s "
+          f"(+{r['batch40_salted_s'] - j['2']:.1f} s)")
     row("per-probe overhead (ms)", r["probe_overhead_ms"], "median <= 20 ms")
 
 
