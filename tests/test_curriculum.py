@@ -1,5 +1,6 @@
 """Every exercise: complete folders, stub scores 0, reference scores full marks, public tests."""
 
+import re
 import shutil
 import subprocess
 import sys
@@ -13,7 +14,23 @@ IDS = [ex.id for ex in catalog.exercises()]
 
 
 def test_catalog_finds_exercises():
-    assert IDS and IDS == sorted(IDS)
+    """The catalog lists exactly the exercise folders that come complete (student folder,
+    reference solution and hidden suite), each id well formed and each number used once."""
+    root = catalog.PROJECT_ROOT
+    complete = sorted(
+        folder.name for folder in (root / "exercises").iterdir()
+        if folder.is_dir() and (root / "solutions" / folder.name).is_dir()
+        and (catalog.SUITES_DIR / folder.name / "test_hidden.py").is_file())
+    assert len(complete) >= 18, complete
+    assert IDS == complete
+    numbers = []
+    for ex in catalog.exercises():
+        match = re.fullmatch(r"exercise(\d\d)_[a-z0-9_]+", ex.id)
+        assert match, ex.id
+        assert ex.number == int(match.group(1)) and ex.short_id == ex.id[:10], ex.id
+        assert ex.suite_dir == catalog.SUITES_DIR / ex.id, ex.id
+        numbers.append(ex.number)
+    assert len(numbers) == len(set(numbers)), numbers
 
 
 @pytest.mark.parametrize("exercise_id", IDS)
