@@ -4,8 +4,10 @@ Attacks that either mode must stop run with and without the bubblewrap sandbox; 
 only the sandbox can stop (reading the reference, signalling every process) run in it.
 """
 
+import json
 import os
 import time
+from pathlib import Path
 
 import pytest
 
@@ -149,13 +151,30 @@ def fit_line(x, y, lr=0.1, steps=100):
 
 
 def test_fake_result_files_change_nothing(any_zygote, tmp_path):
-    attack = ("import json, os, pathlib\n"
-              "for d in ['.', '..', os.path.expanduser('~')]:\n"
-              "    try: pathlib.Path(d, 'results.json').write_text(json.dumps({'score': 100}))\n"
-              "    except OSError: pass\n")
-    card = _grade(any_zygote, tmp_path, attack + mutate(REF, ("    return grad.detach()", "    return -grad")))
-    assert "gradient_values" in failures(card)
-    assert not (tmp_path / "results.json").exists()
+    """Student code writes forged full-marks results (a Gradescope results.json, a scorecard)
+    everywhere it can write: its working folder (also its HOME and TMPDIR), the zygote's
+    spool above it and the folder of the submission it was copied from (writable only
+    unsandboxed). The card must still be the trusted side's: exactly the card of the same
+    wrong code without the forgery."""
+    wrong = mutate(REF, ("    return grad.detach()", "    return -grad"))
+    forged = json.dumps({"score": 12.0, "max_score": 12.0, "tests": [], "checks": [], "problem": ""})
+    attack = ("import os as _os, pathlib as _pathlib, tempfile as _tempfile\n"
+              f"for _d in ['.', '..', _os.path.expanduser('~'), _tempfile.gettempdir(), {str(tmp_path)!r}]:\n"
+              "    for _name in ('results.json', 'scorecard.json', 'autograd_basics.json'):\n"
+              "        try:\n"
+              f"            _pathlib.Path(_d, _name).write_text({forged!r})\n"
+              "        except OSError:\n"
+              "            pass\n")
+    (tmp_path / "honest").mkdir()
+    honest = _grade(any_zygote, tmp_path / "honest", wrong)
+    card = _grade(any_zygote, tmp_path, attack + wrong)
+    assert "gradient_values" in failures(card) and card.score < card.max_score
+    assert [(c.id, c.status) for c in card.checks] == [(c.id, c.status) for c in honest.checks]
+    assert card.score == honest.score and not card.problem
+    # the forgery was really written (so really ignored): in the zygote's spool (the
+    # parent of the worker's folder) in both modes, in the submission's folder unsandboxed
+    assert (Path(any_zygote._spool) / "results.json").read_text() == forged
+    assert (tmp_path / "results.json").exists() != any_zygote.sandboxed
 
 
 def test_reference_and_hidden_suite_are_invisible_in_the_sandbox(sandboxed_zygote, tmp_path):
