@@ -177,12 +177,28 @@ def test_fake_result_files_change_nothing(any_zygote, tmp_path):
     assert (tmp_path / "results.json").exists() != any_zygote.sandboxed
 
 
-def test_reference_and_hidden_suite_are_invisible_in_the_sandbox(sandboxed_zygote, tmp_path):
-    ex = catalog.get(EX)
-    steal = (f"exec(open({str(ex.solution_path)!r}).read())\n"
-             f"open({str(ex.suite_dir / 'test_hidden.py')!r}).read()\n")
-    card = _grade(sandboxed_zygote, tmp_path, "import torch\n" + steal)
-    assert card.score == 0 and "FileNotFoundError" in card.problem
+def _read_at_import(zygote, tmp_path, secret: Path):
+    """Grade the full reference preceded by a read of `secret`: full marks if it can be read."""
+    return _grade(zygote, tmp_path, f"SECRET = open({str(secret)!r}).read()\n" + REF)
+
+
+def _read_failed(card) -> bool:
+    return card.score == 0 and any(card.problem.startswith(f"importing autograd_basics.py failed: {error}")
+                                   for error in ("FileNotFoundError", "PermissionError"))
+
+
+def test_hidden_suite_is_invisible_in_the_sandbox(sandboxed_zygote, tmp_path):
+    secret = catalog.get(EX).suite_dir / "test_hidden.py"
+    assert secret.is_file()
+    card = _read_at_import(sandboxed_zygote, tmp_path, secret)
+    assert _read_failed(card), (card.score, card.problem)
+
+
+def test_reference_solution_is_invisible_in_the_sandbox(sandboxed_zygote, tmp_path):
+    secret = catalog.get(EX).solution_path
+    assert secret.is_file()
+    card = _read_at_import(sandboxed_zygote, tmp_path, secret)
+    assert _read_failed(card), (card.score, card.problem)
 
 
 def test_killing_every_process_is_contained_in_the_sandbox(sandboxed_zygote, tmp_path):
