@@ -21,7 +21,9 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from grader import settings
 from grader.api import ApiEntry, parse
+from grader.errors import BadInput
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -40,7 +42,7 @@ class UnknownExercise(LookupError):
     pass
 
 
-class CourseError(ValueError):
+class CourseError(BadInput):
     """A course folder that cannot be used (no course.toml, unreadable, bad suite)."""
 
 
@@ -63,7 +65,7 @@ def builtin_course() -> Course:
     inside it as grader/exercises (or the checkout's exercises/); solutions only in a
     checkout or at $GRADER_SOLUTIONS."""
     installed = PACKAGE_DIR / "exercises"
-    solutions = Path(os.environ.get("GRADER_SOLUTIONS", PROJECT_ROOT / "solutions")).resolve()
+    solutions = settings.path("GRADER_SOLUTIONS", PROJECT_ROOT / "solutions").resolve()
     return Course("PyTorch exercises (built in)", SUITES_DIR, solutions,
                   installed if installed.is_dir() else PROJECT_ROOT / "exercises", PACKAGE_DIR / "packs")
 
@@ -171,7 +173,7 @@ def _installed_courses() -> list[Course]:
 def selected_course(start: Path | None = None) -> Course | None:
     """The teacher's course in use: $GRADER_COURSE, else the nearest folder from `start`
     (the current folder) upwards holding course.toml; None when there is none."""
-    chosen = os.environ.get("GRADER_COURSE")
+    chosen = settings.raw("GRADER_COURSE")
     if chosen:
         return load_course(Path(chosen))
     here = (start or Path.cwd()).resolve()

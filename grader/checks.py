@@ -11,16 +11,18 @@ import functools
 
 import torch
 
-CATEGORIES = ("api", "values", "gradients", "loss-decrease", "device", "checkpoint", "modes")
+from grader.scorecard import Category
+
+CATEGORIES = tuple(c.value for c in Category)
 
 
-def check(category: str, points: float = 1.0):
+def check(category: str | Category, points: float = 1.0):
     """Mark a test function as a graded check worth `points` in `category`."""
     if category not in CATEGORIES:
         raise ValueError(f"unknown check category {category!r}; use one of {CATEGORIES}")
 
     def mark(fn):
-        fn.grader_check = {"category": category, "points": float(points)}
+        fn.grader_check = {"category": str(category), "points": float(points)}
         return fn
 
     return mark

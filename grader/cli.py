@@ -10,9 +10,10 @@ from pathlib import Path
 import click
 
 from grader import __version__, batch, catalog, notebooks
+from grader.errors import BadInput
 from grader.files import write_atomic
 from grader.render import RENDERERS, classroom, classroom50
-from grader.scorecard import Scorecard
+from grader.scorecard import Scorecard, Status
 from grader.submission import locate
 from grader.worker import sandbox
 from grader.worker.limits import Limits
@@ -43,6 +44,13 @@ class GradeGroup(click.Group):
             args = [*args[:i], "exercise", *args[i:]]
         return super().parse_args(ctx, args)
 
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except BadInput as exc:  # every module's input error: one line, exit 2
+            click.echo(f"grade: {exc}", err=True)
+            ctx.exit(2)
+
 
 def _exercise(name: str) -> catalog.Exercise:
     try:
@@ -56,8 +64,7 @@ def _exercise(name: str) -> catalog.Exercise:
         if close:
             valid = ", ".join(ex.short_id for ex in catalog.exercises())
             message = f"unknown exercise {name!r}; did you mean {ids[close[0]]}? (valid ids: {valid})"
-        click.echo(f"grade: {message}", err=True)
-        sys.exit(2)
+        raise BadInput(message) from None
 
 
 @click.group(cls=GradeGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -67,12 +74,8 @@ def _exercise(name: str) -> catalog.Exercise:
                    "the nearest course.toml upwards; its exercises join the built-in ones].")
 def main(course):
     """Grade PyTorch exercises: `grade exercise03` grades your exercises/ copy."""
-    try:
-        catalog.select(course)
-        catalog.exercises()
-    except catalog.CourseError as exc:
-        click.echo(f"grade: {exc}", err=True)
-        sys.exit(2)
+    catalog.select(course)
+    catalog.exercises()
 
 
 def run() -> None:
@@ -122,15 +125,13 @@ def exercise_cmd(exercise_id, path, fmt, out, release_body, fail_under, classroo
     if path is None:
         path = ex.exercise_dir(catalog.find_course_root()) / ex.filename
     if not path.exists():
-        click.echo(f"grade: no such file or folder: {path}", err=True)
-        sys.exit(2)
+        raise BadInput(f"no such file or folder: {path}")
     if path.is_dir() and not locate(ex, path).exists():  # e.g. a Gradescope upload named hw1.py
         path = batch.detect(path, [ex]).get(ex.id, path)
     if watch:
         if fmt != "terminal" or out or release_body or classroom_output or fail_under is not None:
-            click.echo("grade: --watch prints terminal scorecards only; drop --format, --out, "
-                       "--release-body, --classroom-output and --fail-under", err=True)
-            sys.exit(2)
+            raise BadInput("--watch prints terminal scorecards only; drop --format, --out, "
+                           "--release-body, --classroom-output and --fail-under")
         live.watch(ex, path, lambda card: terminal.render(card, verbose=verbose))
         sys.exit(0)
     card = _grade_now(ex, path)
@@ -153,7 +154,7 @@ def exercise_cmd(exercise_id, path, fmt, out, release_body, fail_under, classroo
                    "score above is incomplete. Show this to your teacher:\n"
                    + (card.grader_fault or "\n".join(f"{c.id}: {c.message}\n{c.output}"
                                                       for c in card.checks
-                                                      if c.status == "grader-error")), err=True)
+                                                      if c.status == Status.GRADER_ERROR)), err=True)
         sys.exit(GRADER_FAULT)
     if fail_under is not None and card.percent < fail_under:
         click.echo(f"grade: the score {card.percent:.0f}% is below --fail-under {fail_under:g}%, "
@@ -195,8 +196,7 @@ def render_cmd(scorecard, fmt):
     try:
         card = Scorecard.from_dict(json.loads(scorecard.read_text(encoding="utf-8")))
     except (ValueError, KeyError, TypeError) as exc:
-        click.echo(f"grade: {scorecard} is not a scorecard JSON file ({exc})", err=True)
-        sys.exit(2)
+        raise BadInput(f"{scorecard} is not a scorecard JSON file ({exc})") from None
     click.echo(RENDERERS[fmt](card), nl=False)
 
 
@@ -240,12 +240,8 @@ def batch_cmd(submissions, out, exercise_ids, jobs, resume, shard, probe_timeout
         click.echo("grade: warning: bubblewrap is not usable here, so submissions run with your "
                    "permissions and could change any file you can, this batch's results included; "
                    "install bubblewrap (see `grade doctor`) before grading a class", err=True)
-    try:
-        result = batch.run_batch(submissions, out, exercises=list(exercise_ids) or None,
-                                 jobs=jobs, resume=resume, shard=shard, limits=limits)
-    except batch.BatchError as exc:
-        click.echo(f"grade: {exc}", err=True)
-        sys.exit(2)
+    result = batch.run_batch(submissions, out, exercises=list(exercise_ids) or None,
+                             jobs=jobs, resume=resume, shard=shard, limits=limits)
     from grader.render.gradebook import one_line
 
     click.echo(f"{result.graded} graded, {result.skipped} already done, of {result.total} "
@@ -277,9 +273,6 @@ def merge_cmd(outputs, out, allow_partial):
         click.echo("grade merge: nothing merged; merge every shard, or pass --allow-partial "
                    "to merge anyway with the gaps marked", err=True)
         sys.exit(1)
-    except batch.BatchError as exc:
-        click.echo(f"grade: {exc}", err=True)
-        sys.exit(2)
     from grader.render.gradebook import one_line
 
     click.echo(f"merged {len(outputs)} folders: {summary['students']} students; "
@@ -296,8 +289,7 @@ def report_cmd(results, out):
     from grader.render.gradebook import one_line
 
     if not (results / "scorecards").is_dir():
-        click.echo(f"grade: {results} holds no scorecards/ (is it a batch output?)", err=True)
-        sys.exit(2)
+        raise BadInput(f"{results} holds no scorecards/ (is it a batch output?)")
     out = out or results / "report.html"
     summary = batch.write_report(results, out)
     click.echo(f"{summary['students']} students; {one_line(summary)} Report: {out}")
@@ -324,13 +316,9 @@ def init_course_cmd(dest, exercise_ids, course, platform, grader_spec, python, f
 
     for e in exercise_ids:
         _exercise(e)
-    try:
-        written = course_mod.init_course(dest, exercise_ids=list(exercise_ids) or None, course=course,
-                                         grader=grader_spec or course_mod.DEFAULT_GRADER,
-                                         python=python, platform=platform, force=force)
-    except course_mod.CourseError as exc:
-        click.echo(f"grade: {exc}", err=True)
-        sys.exit(2)
+    written = course_mod.init_course(dest, exercise_ids=list(exercise_ids) or None, course=course,
+                                     grader=grader_spec or course_mod.DEFAULT_GRADER,
+                                     python=python, platform=platform, force=force)
     click.echo(f"wrote {len(written)} files: the student repository in {dest}")
     if platform == "classroom50":
         click.echo(f"and the Classroom 50 autograder in {course_mod.classroom50_dir(dest)} "
@@ -349,11 +337,7 @@ def gradescope_bundle_cmd(exercise_id, out):
 
     ex = _exercise(exercise_id)
     out = out or Path(f"autograder-{ex.short_id}.zip")
-    try:
-        course_mod.gradescope_bundle(ex.id, out)
-    except course_mod.CourseError as exc:
-        click.echo(f"grade: {exc}", err=True)
-        sys.exit(2)
+    course_mod.gradescope_bundle(ex.id, out)
     click.echo(f"wrote {out}: upload it as the autograder of a Gradescope programming assignment")
 
 
@@ -393,13 +377,9 @@ def list_cmd():
 def new_cmd(exercise_id, course_root, module, title):
     """Scaffold EXERCISE_ID (e.g. exercise19_tuning) in a course: README, stub, public test,
     reference, hidden suite, one mistake and one alternative — audited as it stands."""
-    from grader.scaffold import ScaffoldError, new_exercise
+    from grader.scaffold import new_exercise
 
-    try:
-        written = new_exercise(course_root, exercise_id, module, title)
-    except ScaffoldError as exc:
-        click.echo(f"grade: {exc}", err=True)
-        sys.exit(2)
+    written = new_exercise(course_root, exercise_id, module, title)
     click.echo(f"wrote {len(written)} files for {exercise_id} in {course_root}; next: "
                f"grade --course {course_root} audit {exercise_id[:10]}")
 
@@ -434,9 +414,7 @@ def notebook_cmd(exercise_id, out, force):
     ex = _exercise(exercise_id)
     out = out or Path(f"{ex.module}.ipynb")
     if out.exists() and not force:
-        click.echo(f"grade: {out} already exists; not overwriting your work (--force replaces it)",
-                   err=True)
-        sys.exit(2)
+        raise BadInput(f"{out} already exists; not overwriting your work (--force replaces it)")
     notebooks.nbformat.write(notebooks.build(ex), str(out))
     click.echo(f"wrote {out}: write your code in it, then run its last cell to grade it "
                f"(or `grade {ex.short_id} {out}` in a shell)")
@@ -456,17 +434,12 @@ def _resolve_salt(exercises: list[catalog.Exercise]) -> None:
         import secrets
 
         os.environ["GRADER_SALT"] = str(secrets.randbelow(1 << 62) + 1)
-    try:
-        salt = salting.current()
-    except ValueError as exc:
-        click.echo(f"grade: {exc}", err=True)
-        sys.exit(2)
+    salt = salting.current()
     missing = [ex.short_id for ex in exercises if not ex.solution_path.is_file()]
     if salt and missing:
-        click.echo(f"grade: a salted run (salt {salt}) needs the reference solutions, and "
-                   f"{', '.join(missing)} has none here; grade with the default salt, or where "
-                   "the solutions are", err=True)
-        sys.exit(2)
+        raise BadInput(f"a salted run (salt {salt}) needs the reference solutions, and "
+                       f"{', '.join(missing)} has none here; grade with the default salt, or where "
+                       "the solutions are")
 
 
 def _with_solutions(exercise_ids) -> list[catalog.Exercise]:
@@ -477,9 +450,8 @@ def _with_solutions(exercise_ids) -> list[catalog.Exercise]:
               [ex for ex in catalog.exercises() if ex.course == (course or catalog.builtin_course())])
     missing = [ex for ex in chosen if not ex.solution_path.is_file()]
     if missing:
-        click.echo(f"grade: no reference solution for {', '.join(ex.id for ex in missing)} (looked in "
-                   f"{missing[0].course.solutions_dir}): run this where the solutions are", err=True)
-        sys.exit(2)
+        raise BadInput(f"no reference solution for {', '.join(ex.id for ex in missing)} (looked in "
+                       f"{missing[0].course.solutions_dir}): run this where the solutions are")
     return chosen
 
 

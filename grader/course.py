@@ -25,6 +25,7 @@ from pathlib import Path
 
 from grader import __version__ as grader_version
 from grader import catalog
+from grader.errors import BadInput
 from grader.files import write_atomic
 
 SKIP = {"__pycache__", ".pytest_cache", ".ipynb_checkpoints"}
@@ -34,8 +35,8 @@ TORCH_RANGE = "torch>=2.3"  # as pyproject.toml declares it
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
-class CourseError(Exception):
-    pass
+class CourseError(BadInput):
+    """A course or bundle that cannot be written as asked."""
 
 
 def _student_files(folder: Path) -> list[Path]:

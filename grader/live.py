@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Callable
 
 from grader.catalog import Exercise
-from grader.scorecard import Scorecard
+from grader.scorecard import Scorecard, Status
 from grader.submission import locate
 
 _IMPORTED = time.monotonic()
@@ -87,9 +87,9 @@ class ProbeLine:
 
 def changes(before: Scorecard, after: Scorecard) -> str:
     """One line: the score's move and the checks that flipped since `before`."""
-    was = {c.id: c.status == "passed" for c in before.checks}
-    now_passing = [c.id for c in after.checks if c.status == "passed" and was.get(c.id) is False]
-    now_failing = [c.id for c in after.checks if c.status != "passed" and was.get(c.id) is True]
+    was = {c.id: c.status == Status.PASSED for c in before.checks}
+    now_passing = [c.id for c in after.checks if c.status == Status.PASSED and was.get(c.id) is False]
+    now_failing = [c.id for c in after.checks if c.status != Status.PASSED and was.get(c.id) is True]
     parts = [f"score {before.score:g} → {after.score:g}/{after.max_score:g}"]
     if now_passing:
         parts.append("now passing: " + ", ".join(now_passing))

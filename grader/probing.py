@@ -5,10 +5,10 @@ submission in a fresh worker and returns plain data, memoised per grading
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from grader import api as api_contract
+from grader import settings
 from grader.catalog import Exercise
 from grader.checks import Mistake, ProbeError
 from grader.worker import salting
@@ -104,4 +104,4 @@ class SubmissionRunner:
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("GRADER_CACHE_DIR", Path.home() / ".cache" / "pytorch-grader"))
+    return settings.path("GRADER_CACHE_DIR", Path.home() / ".cache" / "pytorch-grader")

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 from functools import cache
 from pathlib import Path
 
 import torch
 
 import grader
+from grader import settings
 from grader.catalog import SUITES_DIR, Exercise
 from grader.checks import GraderError
 from grader.files import write_atomic
@@ -99,10 +99,7 @@ def stale_reason(exercise: Exercise) -> str:
 
 
 def configured_source() -> str:
-    value = os.environ.get("GRADER_REFERENCES", "auto").strip().lower()
-    if value not in SOURCES:
-        raise GraderError(f"GRADER_REFERENCES={value!r}; use one of {', '.join(SOURCES)}")
-    return value
+    return settings.choice("GRADER_REFERENCES", SOURCES, "auto")
 
 
 class ReferenceRunner:

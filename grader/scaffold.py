@@ -11,10 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from grader.catalog import COURSE_FILE, ID_PATTERN
+from grader.errors import BadInput
 
 
-class ScaffoldError(ValueError):
-    pass
+class ScaffoldError(BadInput):
+    """An exercise that `grade new` cannot write as asked."""
 
 
 REFERENCE = '''"""Reference solution: {id}."""

@@ -23,20 +23,35 @@ class Status(str, Enum):
         return self.value
 
 
+class Category(str, Enum):
+    """What a check looks at (the `@check` decorator's first argument)."""
+
+    API = "api"
+    VALUES = "values"
+    GRADIENTS = "gradients"
+    LOSS_DECREASE = "loss-decrease"
+    DEVICE = "device"
+    CHECKPOINT = "checkpoint"
+    MODES = "modes"
+
+    def __str__(self) -> str:
+        return self.value
+
+
 @dataclass
 class CheckResult:
     id: str
     title: str
-    category: str
+    category: str  # a Category's value
     max_points: float
-    status: str
+    status: str  # a Status's value
     message: str = ""
     output: str = ""
     duration_s: float = 0.0
 
     @property
     def points(self) -> float:
-        return self.max_points if self.status == "passed" else 0.0
+        return self.max_points if self.status == Status.PASSED else 0.0
 
 
 @dataclass

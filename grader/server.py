@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Callable
 
 import grader
+from grader import settings
 from grader.catalog import PACKAGE_DIR, Exercise
 from grader.scorecard import Scorecard
 
@@ -37,17 +38,14 @@ SETTINGS = ("GRADER_SOLUTIONS", "GRADER_CACHE_DIR", "GRADER_SANDBOX")
 
 
 def enabled() -> bool:
-    mode = os.environ.get("GRADER_SERVER", "auto").lower()
-    if mode in ("0", "off", "no", "false"):
-        return False
-    if mode in ("1", "on", "yes", "true"):
-        return True
-    return sys.stdout.isatty() and not os.environ.get("CI")
+    """GRADER_SERVER=on/off; auto: at a terminal, outside CI."""
+    mode = settings.switch("GRADER_SERVER")
+    return (sys.stdout.isatty() and not os.environ.get("CI")) if mode is None else mode
 
 
 def runtime_dir() -> Path | None:
     """This user's private folder for the socket, or None if it is not safely ours."""
-    base = os.environ.get("GRADER_RUNTIME_DIR") or os.environ.get("XDG_RUNTIME_DIR") \
+    base = settings.raw("GRADER_RUNTIME_DIR") or os.environ.get("XDG_RUNTIME_DIR") \
         or tempfile.gettempdir()
     folder = Path(base) / f"pytorch-grader-{os.getuid()}"
     try:

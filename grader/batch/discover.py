@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Iterable
 
 from grader import catalog
+from grader.errors import BadInput
 from grader.submission import locate
 
 SUFFIXES = (".py", ".ipynb", ".zip")
@@ -27,7 +28,7 @@ SCAN_DEPTH = 5
 GRADESCOPE_METADATA = "submission_metadata.yml"
 
 
-class BatchError(Exception):
+class BatchError(BadInput):
     """The batch cannot start or go on (bad arguments, results folder in use...)."""
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import base64
 import json
 
-from grader.scorecard import Scorecard
+from grader.scorecard import Scorecard, Status
 
-_TEST_STATUS = {"passed": "pass", "error": "error", "grader-error": "error"}  # failed, timeout, not-run → fail
+_TEST_STATUS = {Status.PASSED: "pass", Status.ERROR: "error", Status.GRADER_ERROR: "error"}  # others → fail
 
 
 def result(card: Scorecard) -> dict:
@@ -23,7 +23,7 @@ def result(card: Scorecard) -> dict:
         "name": f"{c.title} [{c.category}]",
         "status": _TEST_STATUS.get(c.status, "fail"),
         "score": c.points,
-        "message": c.message if c.status != "passed" else "",
+        "message": c.message if c.status != Status.PASSED else "",
         "test_code": f"grade {card.exercise} :: {c.id}",
         "filename": "",
         "line_no": 0,

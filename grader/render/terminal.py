@@ -17,11 +17,11 @@ from rich.table import Table
 from rich.text import Text
 
 from grader.render.text import GRADER_FAULT, points, printable
-from grader.scorecard import CheckResult, Scorecard
+from grader.scorecard import CheckResult, Scorecard, Status
 
-MARKS = {"passed": ("PASS", "green"), "failed": ("FAIL", "red"), "error": ("ERROR", "red"),
-         "timeout": ("TIMEOUT", "magenta"), "not-run": ("SKIP", "yellow"),
-         "grader-error": ("GRADER", "bold magenta")}
+MARKS = {Status.PASSED: ("PASS", "green"), Status.FAILED: ("FAIL", "red"), Status.ERROR: ("ERROR", "red"),
+         Status.TIMEOUT: ("TIMEOUT", "magenta"), Status.NOT_RUN: ("SKIP", "yellow"),
+         Status.GRADER_ERROR: ("GRADER", "bold magenta")}
 
 
 @dataclass
@@ -43,7 +43,7 @@ class Cause:
         return f"→ {which} ({points(self.max_points)} point{'s' * (self.max_points != 1)}) wait on it"
 
 
-BLOCKED = ("error", "timeout", "not-run")  # the check could not look at the behaviour at all
+BLOCKED = (Status.ERROR, Status.TIMEOUT, Status.NOT_RUN)  # the check could not look at the behaviour at all
 
 
 def causes(card: Scorecard) -> list[Cause]:
@@ -115,7 +115,7 @@ def _table(rows: list[CheckResult], color: bool) -> Table:
     for c in rows:
         mark, style = MARKS.get(c.status, (c.status, ""))
         title = Text(printable(c.title))
-        if c.message and c.status != "passed":
+        if c.message and c.status != Status.PASSED:
             title.append(f"\n  → {printable(c.message)}", style=style)
         table.add_row(Text(mark, style=style), title, c.category,
                       f"{points(c.points)}/{points(c.max_points)}")

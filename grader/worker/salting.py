@@ -12,7 +12,8 @@ ones, but no input matches one a student could have looked up in a reference pac
 from __future__ import annotations
 
 import contextlib
-import os
+
+from grader import settings
 
 MASK = (1 << 63) - 1
 UNSEEDED = 67280421310721  # where the global generator of a salted run starts (torch's CUDA default)
@@ -20,12 +21,12 @@ UNSEEDED = 67280421310721  # where the global generator of a salted run starts (
 
 def current() -> int:
     """The run's salt: $GRADER_SALT (an integer; 0 when unset)."""
-    value = os.environ.get("GRADER_SALT", "0").strip() or "0"
+    value = settings.raw("GRADER_SALT") or "0"
     try:
         return int(value) & MASK
     except ValueError:
-        raise ValueError(f"GRADER_SALT={value!r} is not an integer (grade batch --salt random "
-                         "picks one)") from None
+        raise settings.SettingError(f"GRADER_SALT={value!r} is not an integer (grade batch --salt "
+                                    "random picks one)") from None
 
 
 def mix(seed: int, salt: int) -> int:
