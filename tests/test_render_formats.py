@@ -40,7 +40,10 @@ def full_card() -> Scorecard:
     return Scorecard("exercise01_autograd", "Autograd basics", "x.py", checks, "0.1.0")
 
 
-def test_every_format_is_registered_and_renders_text():
+def test_every_format_is_registered_and_renders_the_card():
+    """Every format names the exercise and each check (by id or title), carries the message
+    of each check that did not pass, and lets no raw control character or lone surrogate
+    of student text through."""
     assert {"terminal", "json", "markdown", "junit", "gradescope", "classroom",
             "classroom50"} <= set(RENDERERS)
     for name, render in RENDERERS.items():
@@ -49,7 +52,12 @@ def test_every_format_is_registered_and_renders_text():
             for c in card.checks:
                 c.max_points = float(round(c.max_points + 0.1))
         text = render(card)
-        assert "check" in text or "API" in text or "api" in text, name
+        assert card.exercise in text, name
+        for c in card.checks[:-1]:  # the last one's title and message are the nasty text
+            assert c.id in text or c.title in text, (name, c.id)
+            assert c.status == "passed" or c.message in text, (name, c.id)
+        assert not {"\x00", "\x1b", "\ud800"} & set(text), name
+        text.encode("utf-8")
 
 
 def test_json_round_trips_including_graded_at():
@@ -205,14 +213,17 @@ def reporter_totals(encoded_results: list[str]) -> tuple[float, float, list[str]
 def test_classroom_result_has_the_reporter_shape():
     data = json.loads(classroom.render(sample_card()))
     assert data["version"] == 1 and data["status"] == "fail" and data["max_score"] == 8.5
-    for test in data["tests"]:
+    card = sample_card()
+    for test, c in zip(data["tests"], card.checks, strict=True):
         assert set(test) == {"name", "status", "score", "message", "test_code", "filename",
                              "line_no", "duration"}
-        assert test["status"] in ("pass", "fail", "error")
-        assert isinstance(test["score"], (int, float)) and isinstance(test["line_no"], int)
-        assert isinstance(test["duration"], int)
+        assert test["name"] == f"{c.title} [{c.category}]"
+        assert test["score"] == c.points and (test["filename"], test["line_no"]) == ("", 0)
+        assert test["message"] == ("" if c.status == "passed" else c.message)
+        assert test["test_code"] == f"grade exercise03_training_loop :: {c.id}"
     assert [t["status"] for t in data["tests"]] == ["pass", "fail", "error", "fail", "fail", "fail"]
-    assert data["tests"][1]["duration"] == 250
+    assert [t["score"] for t in data["tests"]] == [1.0, 0, 0, 0, 0, 0]
+    assert [t["duration"] for t in data["tests"]] == [10, 250, 500, 20000, 0, 0]  # whole milliseconds
 
 
 def test_classroom_base64_sums_to_the_score_in_the_reporter():
@@ -254,13 +265,18 @@ def test_cli_renders_each_format_and_writes_github_output(tmp_path, monkeypatch)
     result = runner.invoke(main, ["exercise01", str(sub), "--format", "junit",
                                   "--classroom-output", str(out)])
     assert result.exit_code == 0, result.output
-    ET.fromstring(result.output.encode())
+    suite = ET.fromstring(result.output.encode()).find("testsuite")
+    assert [c.get("name") for c in suite.findall("testcase")] == ["a", "b"]
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("2", "0", "0")
+    assert not suite.findall("testcase/*")
     lines = out.read_text().splitlines()
     assert lines[0] == "earlier=1" and lines[1].startswith("result=")
     assert reporter_totals([lines[1][len("result="):]])[:2] == (1.5, 1.5)
     for fmt in ("markdown", "gradescope", "classroom", "json"):
         result = runner.invoke(main, ["exercise01", str(sub), "--format", fmt])
         assert result.exit_code == 0, result.output
+        assert result.output == RENDERERS[fmt](card), fmt  # the card, its timing set by the command
+    assert json.loads(result.output)["score"] == 1.5
     saved = tmp_path / "card.json"
     saved.write_text(RENDERERS["json"](card))
     result = runner.invoke(main, ["render", str(saved), "--format", "markdown"])
