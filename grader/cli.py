@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from grader import __version__, batch, catalog, notebooks
+from grader import __version__, batch, catalog, notebooks, settings
 from grader.errors import BadInput
 from grader.files import write_atomic
 from grader.render import RENDERERS, classroom, classroom50
@@ -74,6 +74,7 @@ def _exercise(name: str) -> catalog.Exercise:
                    "the nearest course.toml upwards; its exercises join the built-in ones].")
 def main(course):
     """Grade PyTorch exercises: `grade exercise03` grades your exercises/ copy."""
+    settings.check_all()
     catalog.select(course)
     catalog.exercises()
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import torch
 
 import grader
-from grader import catalog, server
+from grader import catalog, server, settings
 from grader.probing import cache_dir
 from grader.worker import sandbox
-from grader.worker.client import Zygote
+from grader.worker.client import SAFE_ENV, Zygote
 from grader.worker.limits import Limits
 
 
@@ -48,7 +48,9 @@ def report() -> list[tuple[str, bool, str]]:
          f"+{limits.extra_processes} processes"
          + ("" if boxed else " (not enforced for root without the sandbox)")),
         ("orphan cleanup", True, "zygote is a child subreaper; every leftover process is killed"),
-        ("environment", True, "scrubbed for workers (PATH, LANG, LC_ALL, TZ only)"),
+        ("environment", True, f"scrubbed for workers ({', '.join(SAFE_ENV)} only)"),
+        ("settings", True, ", ".join(f"{name}={settings.raw(name)}" for name in settings.DESCRIPTIONS
+                                     if settings.raw(name)) or "none set: the defaults (see README, Settings)"),
         ("warm server", True, _server_line()),
         ("CUDA", True, "available: device checks also run on cuda" if torch.cuda.is_available()
          else "not available: device checks run on the meta device only"),

@@ -33,7 +33,6 @@ from grader.worker.client import Zygote
 from grader.worker.limits import Limits
 
 PACK_FORMAT = 1
-SOURCES = ("auto", "live", "pack")
 
 
 def _digest(paths: list[Path]) -> str:
@@ -99,7 +98,7 @@ def stale_reason(exercise: Exercise) -> str:
 
 
 def configured_source() -> str:
-    return settings.choice("GRADER_REFERENCES", SOURCES, "auto")
+    return settings.choice("GRADER_REFERENCES", settings.REFERENCE_SOURCES, "auto")
 
 
 class ReferenceRunner:

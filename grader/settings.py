@@ -15,9 +15,9 @@ ON = ("1", "on", "yes", "true")
 OFF = ("0", "off", "no", "false")
 
 DESCRIPTIONS = {
-    "GRADER_SANDBOX": "auto|off: run workers under bubblewrap where it works (off: never)",
-    "GRADER_SERVER": "auto|on|off: keep a warm grading server between runs (auto: at a terminal, not in CI)",
-    "GRADER_REFERENCES": "auto|live|pack: reference results from the solutions or from the packs",
+    "GRADER_SANDBOX": "auto or off: run workers under bubblewrap where it works (off: never)",
+    "GRADER_SERVER": "auto, on or off: keep a warm grading server between runs (auto: at a terminal, not in CI)",
+    "GRADER_REFERENCES": "auto, live or pack: reference results from the solutions or from the packs",
     "GRADER_SALT": "an integer, or random: salt every probe's seeds (0: the packs' inputs)",
     "GRADER_SOLUTIONS": "the folder of reference solutions (default: the checkout's solutions/)",
     "GRADER_COURSE": "a teacher's course folder (default: the nearest course.toml upwards)",
@@ -26,8 +26,22 @@ DESCRIPTIONS = {
 }
 
 
+SWITCHES = ("GRADER_SANDBOX", "GRADER_SERVER")
+REFERENCE_SOURCES = ("auto", "live", "pack")
+
+
 class SettingError(BadInput):
     """A GRADER_* variable holds a value the grader cannot use."""
+
+
+def check_all() -> None:
+    """Refuse a bad on/off/auto or choice setting now, before any grading reads it."""
+    for name in SWITCHES:
+        switch(name)
+    choice("GRADER_REFERENCES", REFERENCE_SOURCES, "auto")
+    salt = raw("GRADER_SALT").lower()
+    if salt not in ("", "random") and not salt.lstrip("-").isdigit():
+        raise SettingError(f"GRADER_SALT={salt!r} is not an integer (or random, for a fresh one)")
 
 
 def raw(name: str) -> str:
