@@ -173,16 +173,10 @@ def _grade_now(ex: catalog.Exercise, path: Path):
         card = server.grade(ex, path, on_probe=line) if use_server else None
         if card is not None:
             return card
-        from grader.worker.client import Zygote
+        from grader.grading import GradingSession
 
-        zygote = Zygote().spawn(preload=(str(ex.probes_path),))
-        zygote.on_run = lambda request: line(request["probe"])
-        try:
-            from grader.grading import grade
-
-            card = grade(ex, path, zygote=zygote).stamp()
-        finally:
-            zygote.close()
+        with GradingSession([ex]) as session:
+            card = session.grade(ex, path, on_probe=line).stamp()
     if use_server:
         server.start(ex)  # warm for the next run, while the student reads this one
     return card

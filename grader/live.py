@@ -101,35 +101,33 @@ def changes(before: Scorecard, after: Scorecard) -> str:
 
 
 class Grader:
-    """Grades rounds through the warm server while it answers, else here with one zygote
-    kept for every round."""
+    """Grades rounds through the warm server while it answers, else here with one
+    GradingSession kept for every round."""
 
     def __init__(self, exercise: Exercise):
         self.exercise = exercise
-        self.zygote = None
+        self.session = None
 
     def grade(self, path: Path, on_probe: Callable[[str], None] | None = None) -> Scorecard:
         from grader import server
 
         start = time.monotonic()
         card = None
-        if self.zygote is None and server.enabled():
+        if self.session is None and server.enabled():
             card = server.grade(self.exercise, path, on_probe=on_probe)
         if card is None:
-            from grader.grading import grade
-            from grader.worker.client import Zygote
+            from grader.grading import GradingSession
 
-            if self.zygote is None:
-                self.zygote = Zygote().spawn(preload=(str(self.exercise.probes_path),))
-            self.zygote.on_run = (lambda req: on_probe(req["probe"])) if on_probe else None
-            card = grade(self.exercise, path, zygote=self.zygote).stamp()
+            if self.session is None:
+                self.session = GradingSession([self.exercise])
+            card = self.session.grade(self.exercise, path, on_probe=on_probe).stamp()
         card.duration_s = time.monotonic() - start
         return card
 
     def close(self) -> None:
-        if self.zygote is not None:
-            self.zygote.close()
-            self.zygote = None
+        if self.session is not None:
+            self.session.close()
+            self.session = None
 
 
 def _signature(path: Path) -> tuple[int, int] | None:

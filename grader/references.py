@@ -180,13 +180,13 @@ def build_pack(exercise: Exercise, stub: Path, limits: Limits = Limits()) -> dic
     """Grade the exercise's whole kit against live references and write what they returned
     as its pack; returns the pack. Raises GraderError when a kit case hits a grader fault."""
     from grader import kit
-    from grader.grading import grade
+    from grader.grading import GradingSession
 
     entries: dict = {}
-    with Zygote() as zygote:
+    with GradingSession([exercise], limits=limits) as session:
         for case in kit.cases(exercise, stub):
-            reference = ReferenceRunner(zygote, exercise, limits, record=entries, source="live")
-            card = grade(exercise, case.path, zygote=zygote, limits=limits, reference=reference)
+            reference = ReferenceRunner(session.zygote, exercise, limits, record=entries, source="live")
+            card = session.grade(exercise, case.path, reference=reference)
             if card.grader_error:
                 raise GraderError(f"{exercise.id} {case.label}: {kit.judge(case, card)[0]}")
     pack = {"format": PACK_FORMAT, "exercise": exercise.id, "suite": suite_fingerprint(exercise),

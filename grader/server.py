@@ -3,8 +3,9 @@
 An interactive `grade exerciseNN` (stdout a terminal, no `CI` variable) that finds no
 server grades locally, then starts one in the background; later runs only send it
 (exercise id, absolute path) over a Unix socket in a folder only this user can open, and
-get back one JSON line per probe as it starts (for the live line), then the scorecard. The server grades through `grading.grade` with one warm Zygote
-kept between runs: the same trusted code path and the same isolation of student code.
+get back one JSON line per probe as it starts (for the live line), then the scorecard.
+The server grades through one `grading.GradingSession` kept warm between runs: the same
+trusted code path and the same isolation of student code.
 It leaves after `IDLE_SECONDS` without a request. The socket's name is a fingerprint of
 the grader's and the solutions' files and of the settings, so changing any of them starts
 a fresh server. `GRADER_SERVER=off` never uses one, `on` always does.
@@ -139,27 +140,23 @@ def grade(exercise: Exercise, submission: Path,
     return card
 
 
-def _answer(conn: socket.socket, zygote) -> None:
+def _answer(conn: socket.socket, session) -> None:
     from grader import catalog
-    from grader.grading import grade as grade_here
 
     conn.settimeout(10)
     data = b"".join(iter(lambda: conn.recv(1 << 16), b""))
     conn.settimeout(None)
 
-    def progress(req: dict) -> None:
+    def progress(probe: str) -> None:
         with contextlib.suppress(OSError):
-            conn.sendall(json.dumps({"probe": req.get("probe", "")}).encode() + b"\n")
+            conn.sendall(json.dumps({"probe": probe}).encode() + b"\n")
 
-    zygote.on_run = progress
     try:
         request = json.loads(data)
-        card = grade_here(catalog.get(request["exercise"]), Path(request["path"]), zygote=zygote)
+        card = session.grade(catalog.get(request["exercise"]), Path(request["path"]), on_probe=progress)
         reply = {"card": card.stamp().to_dict()}
     except Exception as exc:  # the client grades locally and shows the real error there
         reply = {"error": f"{type(exc).__name__}: {exc}"}
-    finally:
-        zygote.on_run = None
     with contextlib.suppress(OSError):
         conn.sendall(json.dumps(reply).encode())
 
@@ -182,13 +179,9 @@ def serve(path: Path, preload: str | None = None, idle_s: float = IDLE_SECONDS) 
         os.umask(old_umask)
     listener.listen(16)
     from grader import catalog
-    from grader.worker.client import Zygote
+    from grader.grading import GradingSession  # torch, while the zygote imports its own
 
-    probes = (str(catalog.get(preload).probes_path),) if preload else ()
-    zygote = Zygote().spawn(preload=probes)
-    from grader import checks  # torch, while the zygote imports its own
-
-    checks.warm()
+    session = GradingSession([catalog.get(preload)] if preload else [])
     listener.settimeout(idle_s)
     try:
         for _ in range(MAX_REQUESTS):
@@ -199,11 +192,11 @@ def serve(path: Path, preload: str | None = None, idle_s: float = IDLE_SECONDS) 
             with conn:
                 uid = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
                 if int.from_bytes(uid[4:8], sys.byteorder) == os.getuid():
-                    _answer(conn, zygote)
+                    _answer(conn, session)
     finally:
         path.unlink(missing_ok=True)
         listener.close()
-        zygote.close()
+        session.close()
         lock.close()
 
 

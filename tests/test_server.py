@@ -121,7 +121,7 @@ def test_watch_rounds_go_through_the_warm_server_which_names_each_probe(runtime)
         heard = []
         first = rounds.grade(EX.solution_path, on_probe=heard.append)
         second = rounds.grade(EX.solution_path)
-        assert rounds.zygote is None  # no worker of its own: the server graded both rounds
+        assert rounds.session is None  # no GradingSession of its own: the server graded both rounds
         assert first.score == first.max_score > 0 and second.score == second.max_score
         assert heard[0] == "__api__" and {"gradient_call", "fit_line_call"} <= set(heard)
         assert second.duration_s < 5  # warm: no torch start-up (well under 1 s when idle)

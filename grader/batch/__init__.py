@@ -13,7 +13,7 @@ Also understood: a GitHub Classroom download (`gh classroom clone student-repos`
 Gradescope export (`submission_metadata.yml` next to `submission_<n>/` folders: the
 submitter's sid, else e-mail, names the student).
 
-Each of `jobs` processes keeps one warm Zygote and grades through `grading.grade`, the
+Each of `jobs` processes keeps one warm `GradingSession` and grades through `grading.grade`, the
 same code path as `grade exercise03`. The parent assigns one task at a time, writes each
 scorecard atomically as it arrives, stops a grading process that overruns a generous
 deadline or dies (that task gets an error scorecard, everyone else carries on), and on

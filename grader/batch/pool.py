@@ -49,12 +49,10 @@ def problem_card(task: Task, problem: str) -> Scorecard:
                      problem=problem, grader_fault=problem).stamp()
 
 
-def grade_task(task: Task, zygote, limits: Limits) -> Scorecard:
-    """Grade one task in this process; never raises for a bad submission."""
-    from grader.grading import grade
-
+def grade_task(task: Task, session) -> Scorecard:
+    """Grade one task with the GradingSession of this process; never raises for a bad submission."""
     try:
-        card = grade(catalog.get(task.exercise), Path(task.path), zygote=zygote, limits=limits)
+        card = session.grade(catalog.get(task.exercise), Path(task.path))
     except Exception as exc:  # a grader bug must cost this task only
         first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
         return problem_card(task, f"grader problem (not the student's fault): "
@@ -65,8 +63,8 @@ def grade_task(task: Task, zygote, limits: Limits) -> Scorecard:
 
 
 def _worker_main(conn, limits: Limits, preload: tuple[str, ...], environ: dict[str, str]) -> None:
-    """A grading process: one Zygote (warming the `preload` probe modules), tasks from
-    `conn` until None, SIGTERM or EOF. `environ` is the parent's environment now (the
+    """A grading process: one GradingSession (warming the probes of the `preload` exercises),
+    tasks from `conn` until None, SIGTERM or EOF. `environ` is the parent's environment now (the
     fork server's is that of when it started)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
     os.environ.clear()
@@ -78,27 +76,25 @@ def _worker_main(conn, limits: Limits, preload: tuple[str, ...], environ: dict[s
         raise KeyboardInterrupt  # Zygote.run kills its worker on the way out
 
     signal.signal(signal.SIGTERM, stop)
-    from grader.worker.client import Zygote
+    from grader.grading import GradingSession
 
-    zygote = Zygote().spawn(preload=preload)  # it boots while this process imports torch
+    session = None
     try:
-        from grader import checks
-
-        checks.warm()
-        zygote.start()
+        session = GradingSession([catalog.get(ex) for ex in preload], limits=limits).ready()
         conn.send("ready")
         while not stopping:
             task = conn.recv()
             if task is None:
                 return
-            card = grade_task(task, zygote, limits)
+            card = grade_task(task, session)
             if stopping:  # pytest may have swallowed the interrupt: the card is partial
                 return
             conn.send(card.to_dict())
     except (KeyboardInterrupt, EOFError, BrokenPipeError, ConnectionResetError):
         pass
     finally:
-        zygote.close()
+        if session is not None:
+            session.close()
 
 
 # ------------------------------------------------------------------ the pool
@@ -142,7 +138,7 @@ def grade_tasks(tasks: list[Task], on_done: Callable[[Task, Scorecard], None], *
     """
     ctx = _context()
     pending = deque(tasks)
-    preload = tuple(sorted({str(catalog.get(t.exercise).probes_path) for t in tasks
+    preload = tuple(sorted({t.exercise for t in tasks
                             if t.exercise in {ex.id for ex in catalog.exercises()}}))
     slots: list[_Slot] = []
     deadline = task_deadline(limits)
