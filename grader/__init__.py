@@ -1,6 +1,10 @@
 """An auto-grader for PyTorch courses: hidden pytest suites, untrusted code in forked workers."""
 
+import logging
+
 __version__ = "0.1.0"
+
+logging.getLogger("grader").addHandler(logging.NullHandler())  # silent unless logs.configure()
 
 
 def load_ipython_extension(ipython) -> None:

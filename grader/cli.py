@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from grader import __version__, batch, catalog, notebooks, settings
+from grader import __version__, batch, catalog, logs, notebooks, settings
 from grader.errors import BadInput
 from grader.files import write_atomic
 from grader.render import RENDERERS, classroom, classroom50
@@ -72,9 +72,13 @@ def _exercise(name: str) -> catalog.Exercise:
 @click.option("--course", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="A teacher's course folder (with course.toml) [default: $GRADER_COURSE, or "
                    "the nearest course.toml upwards; its exercises join the built-in ones].")
-def main(course):
+@click.option("-v", "verbosity", count=True,
+              help="Log what batch, the warm server and grader faults do to stderr (-vv: more). "
+                   "Give it before the command: grade -v batch ….")
+def main(course, verbosity):
     """Grade PyTorch exercises: `grade exercise03` grades your exercises/ copy."""
     settings.check_all()
+    logs.configure(verbosity)
     catalog.select(course)
     catalog.exercises()
 

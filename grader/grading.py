@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import os
 import tempfile
 import time
@@ -18,12 +19,14 @@ from grader.catalog import SUITES_DIR, Exercise
 from grader.plugin import GradingPlugin
 from grader.probing import SubmissionRunner
 from grader.references import ReferenceRunner
-from grader.scorecard import Scorecard
+from grader.scorecard import Scorecard, Status
 from grader.submission import prepare
 from grader.worker import salting
 from grader.worker.client import Zygote
 from grader.worker.limits import Limits
 
+
+log = logging.getLogger(__name__)
 
 UNSANDBOXED = ("ran unsandboxed (bwrap not available): student code could read files and "
                "signal processes the grader can")
@@ -71,6 +74,9 @@ def grade(exercise: Exercise, path: Path, *, zygote: Zygote | None = None,
         faults.append(f"pytest stopped with exit code {code} ({pytest.ExitCode(code).name})")
     if not plugin.results and not faults:
         faults.append(f"the hidden suite of {exercise.id} has no checks")
+    for fault in faults + [f"{c.id}: {c.message}\n{c.output}" for c in plugin.results
+                           if c.status == Status.GRADER_ERROR]:
+        log.warning("grader fault grading %s with %s:\n%s", path, exercise.id, fault)
     notes = ([] if zygote.sandboxed else [UNSANDBOXED]) + reference.notes
     return Scorecard(exercise.id, exercise.title, str(sub.path), plugin.results, grader.__version__,
                      sandboxed=zygote.sandboxed, problem=student.blocking_problem, notes=notes,

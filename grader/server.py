@@ -8,7 +8,8 @@ The server grades through one `grading.GradingSession` kept warm between runs: t
 trusted code path and the same isolation of student code.
 It leaves after `IDLE_SECONDS` without a request. The socket's name is a fingerprint of
 the grader's and the solutions' files and of the settings, so changing any of them starts
-a fresh server. `GRADER_SERVER=off` never uses one, `on` always does.
+a fresh server. `GRADER_SERVER=off` never uses one, `on` always does. Started by a `grade`
+that logs (`grade -v`, GRADER_LOG), it logs to `<socket>.log` beside its socket.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import socket
 import stat
@@ -32,6 +34,7 @@ from grader import settings
 from grader.catalog import PACKAGE_DIR, Exercise
 from grader.scorecard import Scorecard
 
+log = logging.getLogger(__name__)
 IDLE_SECONDS = 900.0
 MAX_REQUESTS = 500  # then a fresh server, so nothing accumulates for days
 ANSWER_SECONDS = 300.0
@@ -112,9 +115,11 @@ def start(exercise: Exercise) -> None:
     path = socket_path()
     if path is None:
         return
-    subprocess.Popen([sys.executable, "-m", "grader.server", str(path), "--preload", exercise.id],
-                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                     stderr=subprocess.DEVNULL, start_new_session=True, cwd=path.parent)
+    logged = settings.choice("GRADER_LOG", settings.LOG_LEVELS, "off") != "off"
+    with open(path.with_suffix(".log"), "a") if logged else contextlib.nullcontext() as log_file:
+        subprocess.Popen([sys.executable, "-m", "grader.server", str(path), "--preload", exercise.id],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=log_file or subprocess.DEVNULL, start_new_session=True, cwd=path.parent)
 
 
 def grade(exercise: Exercise, submission: Path,
@@ -155,7 +160,9 @@ def _answer(conn: socket.socket, session) -> None:
         request = json.loads(data)
         card = session.grade(catalog.get(request["exercise"]), Path(request["path"]), on_probe=progress)
         reply = {"card": card.stamp().to_dict()}
+        log.info("graded %s for %s: %g/%g", request["path"], request["exercise"], card.score, card.max_score)
     except Exception as exc:  # the client grades locally and shows the real error there
+        log.exception("a request failed; the client grades it itself")
         reply = {"error": f"{type(exc).__name__}: {exc}"}
     with contextlib.suppress(OSError):
         conn.sendall(json.dumps(reply).encode())
@@ -182,12 +189,14 @@ def serve(path: Path, preload: str | None = None, idle_s: float = IDLE_SECONDS) 
     from grader.grading import GradingSession  # torch, while the zygote imports its own
 
     session = GradingSession([catalog.get(preload)] if preload else [])
+    log.info("serving on %s (pid %d)", path, os.getpid())
     listener.settimeout(idle_s)
     try:
         for _ in range(MAX_REQUESTS):
             try:
                 conn, _ = listener.accept()
             except socket.timeout:
+                log.info("idle for %g s: leaving", idle_s)
                 break
             with conn:
                 uid = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
@@ -206,6 +215,9 @@ def main() -> None:
     ap.add_argument("--preload", default=None, help="exercise whose probes to warm first")
     ap.add_argument("--idle", type=float, default=IDLE_SECONDS, help="seconds before leaving")
     args = ap.parse_args()
+    from grader import logs
+
+    logs.configure()  # to <socket>.log, when the starting `grade` logged
     serve(args.socket, args.preload, args.idle)
     os._exit(0)
 

@@ -22,12 +22,14 @@ DESCRIPTIONS = {
     "GRADER_SOLUTIONS": "the folder of reference solutions (default: the checkout's solutions/)",
     "GRADER_COURSE": "a teacher's course folder (default: the nearest course.toml upwards)",
     "GRADER_CACHE_DIR": "where live reference results are cached (default: ~/.cache/pytorch-grader)",
+    "GRADER_LOG": "off, warning, info or debug: the grader's log on stderr (grade -v: info, -vv: debug)",
     "GRADER_RUNTIME_DIR": "where the warm server's socket lives (default: $XDG_RUNTIME_DIR or the temp dir)",
 }
 
 
 SWITCHES = ("GRADER_SANDBOX", "GRADER_SERVER")
 REFERENCE_SOURCES = ("auto", "live", "pack")
+LOG_LEVELS = ("off", "warning", "info", "debug")
 
 
 class SettingError(BadInput):
@@ -39,6 +41,7 @@ def check_all() -> None:
     for name in SWITCHES:
         switch(name)
     choice("GRADER_REFERENCES", REFERENCE_SOURCES, "auto")
+    choice("GRADER_LOG", LOG_LEVELS, "off")
     salt = raw("GRADER_SALT").lower()
     if salt not in ("", "random") and not salt.lstrip("-").isdigit():
         raise SettingError(f"GRADER_SALT={salt!r} is not an integer (or random, for a fresh one)")

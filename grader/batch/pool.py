@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import multiprocessing.connection
 import os
 import signal
-import sys
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -20,6 +20,8 @@ from grader.batch.discover import BatchError
 from grader.batch.plan import Task
 from grader.scorecard import Scorecard
 from grader.worker.limits import Limits
+
+log = logging.getLogger(__name__)
 
 # ------------------------------------------------------------------ grading one task
 
@@ -54,6 +56,7 @@ def grade_task(task: Task, session) -> Scorecard:
     try:
         card = session.grade(catalog.get(task.exercise), Path(task.path))
     except Exception as exc:  # a grader bug must cost this task only
+        log.exception("grading %s of %s failed on the grader's side", task.exercise, task.label)
         first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
         return problem_card(task, f"grader problem (not the student's fault): "
                                   f"{type(exc).__name__}: {first}")
@@ -69,6 +72,9 @@ def _worker_main(conn, limits: Limits, preload: tuple[str, ...], environ: dict[s
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
     os.environ.clear()
     os.environ.update(environ)
+    from grader import logs
+
+    logs.configure()
     stopping = []
 
     def stop(*_):
@@ -151,9 +157,13 @@ def grade_tasks(tasks: list[Task], on_done: Callable[[Task, Scorecard], None], *
         proc.start()
         theirs.close()
         slots.append(_Slot(proc, ours, started=time.monotonic()))
+        log.debug("grading process %d started", proc.pid)
 
     def retire(slot: _Slot, problem: str | None) -> None:
         nonlocal failed_starts
+        log.warning("grading process %d stopped%s: %s", slot.proc.pid,
+                    f" on {slot.task.label} × {slot.task.exercise}" if slot.task else "",
+                    problem or "it did not start")
         if slot.task is not None:
             on_done(slot.task, problem_card(slot.task, problem or "grading stopped"))
         elif not slot.ready:
@@ -167,7 +177,8 @@ def grade_tasks(tasks: list[Task], on_done: Callable[[Task, Scorecard], None], *
     try:
         while pending or any(s.task for s in slots):
             if failed_starts > 3:
-                raise BatchError("the grading processes fail to start (see the errors above)")
+                raise BatchError("the grading processes fail to start (see the errors above; "
+                                 "grade -v batch … logs each)")
             busy = sum(1 for s in slots if s.task)
             while len(slots) < min(jobs, busy + len(pending)):
                 spawn()
@@ -175,6 +186,7 @@ def grade_tasks(tasks: list[Task], on_done: Callable[[Task, Scorecard], None], *
                 if s.ready and s.task is None and pending:
                     s.task, s.started = pending.popleft(), time.monotonic()
                     s.conn.send(s.task)
+                    log.debug("process %d grades %s × %s", s.proc.pid, s.task.label, s.task.exercise)
                     on_start(s.task)
             waitables = [s.conn for s in slots] + [s.proc.sentinel for s in slots]
             ready = multiprocessing.connection.wait(waitables, timeout=1.0)
@@ -188,9 +200,13 @@ def grade_tasks(tasks: list[Task], on_done: Callable[[Task, Scorecard], None], *
                         msg = None
                     if msg == "ready":
                         s.ready = True
+                        log.debug("grading process %d ready after %.1f s", s.proc.pid, now - s.started)
                     elif isinstance(msg, dict) and s.task is not None:
                         task, s.task = s.task, None
-                        on_done(task, Scorecard.from_dict(msg))
+                        card = Scorecard.from_dict(msg)
+                        log.info("%s × %s: %g/%g in %.1f s%s", task.label, task.exercise, card.score,
+                                 card.max_score, now - s.started, " (grader error)" if card.grader_error else "")
+                        on_done(task, card)
                     elif msg is None:
                         retire(s, "the grading process died while grading this submission")
                         continue
@@ -201,9 +217,7 @@ def grade_tasks(tasks: list[Task], on_done: Callable[[Task, Scorecard], None], *
                 elif s.task is not None and now - s.started > deadline:
                     retire(s, f"grading took longer than {deadline:g} s and was stopped")
                 elif not s.ready and now - s.started > START_SECONDS:
-                    print(f"grader: a grading process did not start within {START_SECONDS:g} s",
-                          file=sys.stderr)
-                    retire(s, None)
+                    retire(s, f"not ready within {START_SECONDS:g} s")
             for s in list(slots):  # nothing left to hand out: let idle processes go
                 if not pending and s.ready and s.task is None:
                     leaving.append(_ask_to_stop(s))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 import time
@@ -17,6 +18,8 @@ from grader.files import write_atomic
 from grader.render.progress import make_progress
 from grader.scorecard import Scorecard
 from grader.worker.limits import Limits
+
+log = logging.getLogger(__name__)
 
 # ------------------------------------------------------------------ the batch
 
@@ -75,6 +78,8 @@ def run_batch(submissions: Path, out: Path, *, exercises: list[str] | None = Non
         write_atomic(out / PLAN_FILE, planned.to_json())
         result = BatchResult(out, len(tasks), 0, len(tasks) - len(todo), students=len(mine))
         bar = (progress or make_progress)(len(tasks), len(tasks) - len(todo))
+        log.info("%d students, %d tasks in this run (%d already done), %d grading processes, salt %s",
+                 len(mine), len(tasks), len(tasks) - len(todo), jobs, os.environ.get("GRADER_SALT", "0"))
 
         def done(task: Task, card: Scorecard) -> None:
             write_card(out, task.student, card)
@@ -87,6 +92,7 @@ def run_batch(submissions: Path, out: Path, *, exercises: list[str] | None = Non
                             on_wait=bar.poll)
         except KeyboardInterrupt:
             result.interrupted = True
+            log.info("interrupted after %d of %d tasks", result.graded, len(todo))
     result.reports = write_reports(out)
     result.wall_s = time.monotonic() - start
     return result
