@@ -1,4 +1,4 @@
-"""The public API an exercise fixes (CURRICULUM.md), and how a submission's signatures compare.
+"""An exercise's public API (as its README lists it) and how a submission's signatures compare.
 
 An entry is written as in the README: ``"fit_line(x, y, lr=0.1, steps=100)"`` or
 ``"class LinearModel(in_features)"``. A submission matches when its function (or its

@@ -3,7 +3,8 @@
 `init_course` copies only the student-facing files of each exercise (README, stub, public
 tests; never solutions/ or the hidden suites) and sets up grading for a platform:
 Classroom 50 (an autograder.py for the classroom's configuration), a plain GitHub Actions
-workflow, or GitHub Classroom's reporter workflow (sunset in 2026). See FORMATS.md.
+workflow, or GitHub Classroom's reporter workflow (sunset in 2026); README.md's "Handing
+out the course" walks through each.
 
 `gradescope_bundle` writes the zip Gradescope builds its image from: `setup.sh` installs
 torch (CPU) and the grader's wheel inside the zip, `run_autograder` grades
