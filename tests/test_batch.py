@@ -471,12 +471,14 @@ def test_ctrl_c_on_the_command_stops_cleanly(klass, tmp_path):
                 break
         os.killpg(proc.pid, signal.SIGINT)
         start = time.monotonic()
-        rest = proc.stdout.read()
+        rest = proc.stdout.read()  # until every process of the run has let go of the pipe
         proc.wait(timeout=60)
+        stopped = time.monotonic() - start
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
-    assert time.monotonic() - start < 30
+    # README: within 8 s (measured 1.5-2.5 s on a 2-core machine, 4.4 s at load 6.5 there)
+    assert stopped < 8, f"the run took {stopped:.1f} s to stop after Ctrl-C"
     assert proc.returncode == 130, rest
     assert "--resume" in rest and "Traceback" not in rest
     cards = list((out / "scorecards").glob("*/*.json"))
