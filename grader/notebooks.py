@@ -46,11 +46,6 @@ def _cell_code(source: str) -> str:
                      for line in source.splitlines())
 
 
-def extract(path: Path, exercise: Exercise) -> str:
-    """The module source a notebook defines; `NotebookError` if it cannot be read."""
-    return extract_lines(path, exercise)[0]
-
-
 def extract_lines(path: Path, exercise: Exercise) -> tuple[str, list]:
     """The module source a notebook defines and, for each of its lines, the cell and the
     line in that cell it came from (`["In [5]", 2]`, or None for a line added between
