@@ -41,6 +41,9 @@ class SubmissionRunner:
         self.lines = lines if lines and len(lines) <= 10_000 else None
         self.spent = 0.0
         self._memo: dict[str, Outcome] = {}
+        # the submission as grading found it: every probe imports these bytes, so code that
+        # rewrites its own file (possible where no sandbox hides it) changes nothing
+        self._module_bytes = module_path.read_bytes() if module_path and module_path.is_file() else None
         self._import: Outcome | None = None
         self.hung: dict[str, str] = {}  # function that did not return -> its message
         self._timeouts_shown: set[int] = set()
@@ -53,7 +56,8 @@ class SubmissionRunner:
                 return Outcome("not-run", f"not run: the submission used up its "
                                f"{self.limits.submission_seconds:g} s time budget")
             req = {**probe_request(self.exercise, self.module_path, probe, kwargs),
-                   "filename": self.filename, "lines": self.lines, "hung": dict(self.hung)}
+                   "filename": self.filename, "lines": self.lines, "hung": dict(self.hung),
+                   "module_bytes": self._module_bytes}
             outcome = self.zygote.run(req, self.limits, timeout=min(left, self.limits.probe_seconds))
             self.spent += outcome.duration_s
             self._memo[key] = outcome

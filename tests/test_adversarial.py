@@ -285,3 +285,16 @@ def test_forged_scorecards_in_the_batch_output_change_nothing(tmp_path):
     batch.run_batch(subs, out, jobs=1, limits=QUICK)
     assert '"score": 12.0' in victim.read_text()
     assert '"score": 12.0' not in (out / "scorecards" / "zzz" / f"{EX}.json").read_text()
+
+
+def test_rewriting_its_own_file_changes_nothing(any_zygote, tmp_path):
+    """A submission that, at import, overwrites its own file with the reference (where no
+    sandbox hides the file: it knows the path) is still graded as what it was."""
+    wrong = mutate(REF, ("    return grad.detach()", "    return -grad"))
+    path = tmp_path / "autograd_basics.py"
+    attack = (f"import pathlib\npathlib.Path({str(path)!r}).write_text({REF!r})\n"
+              if not any_zygote.sandboxed else "") + wrong
+    card = _grade(any_zygote, tmp_path, attack)
+    assert "gradient_values" in failures(card)
+    if not any_zygote.sandboxed:
+        assert path.read_text() == REF  # the attack did rewrite the file

@@ -150,9 +150,9 @@ class Zygote:
     def run(self, request: dict, limits: Limits, timeout: float | None = None) -> Outcome:
         """Run one request (module_path, module_name, probe_path, probe, kwargs) in a fresh worker.
 
-        The module file is copied into the worker's own folder in the spool, the only
-        place a sandboxed worker can see it. A zygote that died (a worker may kill it) is
-        restarted once.
+        The module file (or `module_bytes`, when given) is copied into the worker's own
+        folder in the spool, the only place a sandboxed worker can see it. A zygote that
+        died (a worker may kill it) is restarted once.
         """
         timeout = limits.probe_seconds if timeout is None else timeout
         if self.on_run is not None:
@@ -161,8 +161,13 @@ class Zygote:
             self.start()
             workdir = tempfile.mkdtemp(prefix="work-", dir=self._spool)
             module_copy = Path(workdir) / (request["module_name"] + ".py")
-            shutil.copyfile(request["module_path"], module_copy)
-            req = {**request, "module_path": str(module_copy), "workdir": workdir,
+            module_bytes = request.get("module_bytes")
+            if module_bytes is None:
+                shutil.copyfile(request["module_path"], module_copy)
+            else:
+                module_copy.write_bytes(module_bytes)
+            req = {**{k: v for k, v in request.items() if k != "module_bytes"},
+                   "module_path": str(module_copy), "workdir": workdir,
                    "limits": {**limits.to_dict(),
                               "nproc": self._user_processes + 64 + limits.extra_processes},
                    "env": worker_env(workdir), "timeout_s": timeout,
