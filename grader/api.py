@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class ApiEntry:
+    """One name of an exercise's API: a function or a class, with its parameters."""
     spec: str
     name: str
     kind: str  # "function" or "class"
@@ -23,6 +24,7 @@ class ApiEntry:
 
 
 def parse(spec: str) -> ApiEntry:
+    """The ApiEntry that an API line such as `fit_line(x, y, lr=0.1)` describes."""
     text = spec.strip()
     kind = "function"
     if text.startswith("class "):

@@ -22,6 +22,7 @@ from grader.worker.limits import Limits
 
 @dataclass
 class Verdict:
+    """One kit case, its scorecard and what is wrong with the verdict."""
     case: kit.Case
     card: Scorecard
     problems: list[str]
@@ -29,6 +30,7 @@ class Verdict:
 
 @dataclass
 class ExerciseAudit:
+    """One exercise's audit: every case's verdict and what the suite lacks."""
     exercise: Exercise
     verdicts: list[Verdict] = field(default_factory=list)
     unguarded: list[str] = field(default_factory=list)  # checks no mistake fails
@@ -85,10 +87,12 @@ def audit(exercises: list[Exercise], *, budget: float = 10.0, jobs: int | None =
 
 
 def render_json(audits: list[ExerciseAudit]) -> str:
+    """The audits as JSON (`grade audit --format json`)."""
     return json.dumps([a.to_dict() for a in audits], indent=2) + "\n"
 
 
 def render_markdown(audits: list[ExerciseAudit]) -> str:
+    """The audits as Markdown tables, one per exercise."""
     lines = []
     for a in audits:
         mark = "✅" if not a.misses else "❌"
@@ -105,6 +109,7 @@ def render_markdown(audits: list[ExerciseAudit]) -> str:
 
 
 def render_terminal(audits: list[ExerciseAudit]) -> str:
+    """The audits as a few lines each for a terminal."""
     lines = []
     for a in audits:
         kinds = {k: sum(v.case.kind == k for v in a.verdicts) for k in kit.KINDS}

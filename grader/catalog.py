@@ -39,6 +39,7 @@ ID_PATTERN = re.compile(r"exercise(\d\d)_([a-z0-9_]+)")
 
 
 class UnknownExercise(LookupError):
+    """No exercise has that id."""
     pass
 
 
@@ -48,6 +49,7 @@ class CourseError(BadInput):
 
 @dataclass(frozen=True)
 class Course:
+    """Where a course's hidden suites, solutions, student files and reference packs are."""
     title: str
     suites_dir: Path
     solutions_dir: Path
@@ -85,6 +87,7 @@ def load_course(root: Path) -> Course:
 
 @dataclass(frozen=True)
 class Exercise:
+    """One exercise of a course: its ids, title, the module a student edits and its API."""
     id: str  # exercise03_training_loop
     number: int
     title: str
@@ -143,6 +146,7 @@ def _suite_meta(folder: Path, course: Course):
 
 @cache
 def course_exercises(course: Course) -> tuple[Exercise, ...]:
+    """The exercises whose suites `course` holds, by number."""
     found = []
     if not course.suites_dir.is_dir():
         return ()
@@ -200,6 +204,7 @@ def courses() -> list[Course]:
 
 
 def exercises() -> tuple[Exercise, ...]:
+    """Every exercise in use: the built-in ones, each replaced by a course's exercise of the same number."""
     by_number = {}
     for course in courses():
         for ex in course_exercises(course):
@@ -226,6 +231,7 @@ def solutions_root() -> Path:
 
 
 def builtin_exercises_dir() -> Path:
+    """The built-in course's student files (shipped in the package, or the checkout's exercises/)."""
     return builtin_course().exercises_dir
 
 

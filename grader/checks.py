@@ -53,6 +53,7 @@ class GraderError(Exception):
 
 
 def expect(condition, message: str) -> None:
+    """Raise `Mistake(message)` unless `condition` holds."""
     if not condition:
         raise Mistake(message)
 

@@ -129,6 +129,7 @@ def classroom50_autograder(exercises: list[catalog.Exercise], grader: str, cours
 
 
 def classroom50_readme(exercises: list[catalog.Exercise], course: str, python: str) -> str:
+    """The README for the classroom's configuration repository."""
     rows = "\n".join(f"| `{ex.short_id}` | {ex.title} | `exercises/{ex.id}/{ex.filename}` |"
                      for ex in exercises)
     return f"""\
@@ -157,6 +158,7 @@ its reference packs.
 
 def student_readme(exercises: list[catalog.Exercise], course: str, grader: str,
                    platform: str) -> str:
+    """The course repository's README for students."""
     rows = "\n".join(f"| `{ex.short_id}` | {ex.title} | `exercises/{ex.id}/{ex.filename}` |"
                      for ex in exercises)
     first = exercises[0]

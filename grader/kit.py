@@ -31,6 +31,7 @@ KINDS = ("reference", "stub", "mistake", "alternative")
 
 @dataclass(frozen=True)
 class Case:
+    """One kit submission and what its verdict must be."""
     kind: str  # one of KINDS
     name: str
     path: Path

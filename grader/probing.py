@@ -17,6 +17,7 @@ from grader.worker.limits import Limits
 
 
 def probe_request(exercise: Exercise, module_path: Path, probe: str, kwargs: dict) -> dict:
+    """The request that runs `probe(**kwargs)` on the module at `module_path`."""
     return {"module_path": str(module_path), "module_name": exercise.module,
             "probe_path": str(exercise.probes_path), "probe": probe, "kwargs": kwargs,
             "salt": salting.current()}
@@ -108,4 +109,5 @@ class SubmissionRunner:
 
 
 def cache_dir() -> Path:
+    """Where live reference results are cached (GRADER_CACHE_DIR)."""
     return settings.path("GRADER_CACHE_DIR", Path.home() / ".cache" / "pytorch-grader")

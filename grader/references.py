@@ -48,6 +48,7 @@ def suite_fingerprint(exercise: Exercise) -> str:
 
 
 def solution_fingerprint(exercise: Exercise) -> str:
+    """A digest of the reference solution's file (a pack records the one it was built from)."""
     return _digest([exercise.solution_path])
 
 
@@ -98,6 +99,7 @@ def stale_reason(exercise: Exercise) -> str:
 
 
 def configured_source() -> str:
+    """GRADER_REFERENCES: auto, live or pack."""
     return settings.choice("GRADER_REFERENCES", settings.REFERENCE_SOURCES, "auto")
 
 
@@ -116,6 +118,7 @@ class ReferenceRunner:
         self._live_digest: str | None = None
 
     def run(self, probe: str, **kwargs):
+        """The reference's result of `probe(**kwargs)`: live or from the pack, memoised."""
         key = call_key(probe, kwargs)
         if key not in self._memo:
             chosen = self.source or configured_source()

@@ -40,6 +40,7 @@ class Category(str, Enum):
 
 @dataclass
 class CheckResult:
+    """One check's outcome on a submission."""
     id: str
     title: str
     category: str  # a Category's value
@@ -56,6 +57,7 @@ class CheckResult:
 
 @dataclass
 class Scorecard:
+    """All checks of one exercise on one submission, with what the grader noted."""
     exercise: str
     title: str
     submission: str
@@ -95,6 +97,7 @@ class Scorecard:
         return totals
 
     def to_dict(self) -> dict:
+        """Plain data for the JSON scorecard (schema_version, totals, checks)."""
         return {
             "schema_version": SCHEMA_VERSION,
             "grader_version": self.grader_version,
@@ -120,6 +123,7 @@ class Scorecard:
 
     @classmethod
     def from_dict(cls, data: dict) -> "Scorecard":
+        """The scorecard a `to_dict` (a JSON scorecard) describes."""
         fields = ("id", "title", "category", "max_points", "status", "message", "output", "duration_s")
         checks = [CheckResult(**{k: c[k] for k in fields}) for c in data["checks"]]
         return cls(data["exercise"], data["title"], data["submission"], checks,

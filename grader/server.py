@@ -79,6 +79,7 @@ def fingerprint() -> str:
 
 
 def socket_path() -> Path | None:
+    """Where this user's warm server listens, named for the grader's files and settings; None without a private folder."""
     folder = runtime_dir()
     return folder / f"{fingerprint()}.sock" if folder else None
 
@@ -210,6 +211,7 @@ def serve(path: Path, preload: str | None = None, idle_s: float = IDLE_SECONDS) 
 
 
 def main() -> None:
+    """The server process: `python -m grader.server SOCKET [--preload ID] [--idle S]`."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("socket", type=Path)
     ap.add_argument("--preload", default=None, help="exercise whose probes to warm first")

@@ -37,6 +37,7 @@ class BatchError(BadInput):
 
 @dataclass(frozen=True)
 class Student:
+    """One student's submission: an id and the files found for it."""
     id: str
     root: Path  # the folder (a zip unpacked) or the single file to grade
     label: str  # how `root` is shown on scorecards, relative to SUBMISSIONS

@@ -19,6 +19,7 @@ from grader.batch.discover import BatchError, Student, detect
 
 @dataclass(frozen=True)
 class Task:
+    """One student × exercise to grade."""
     student: str
     exercise: str  # exercise id
     path: str  # what to grade: a file or folder
@@ -28,6 +29,7 @@ class Task:
 
 
 def parse_shard(text: str) -> tuple[int, int]:
+    """`i/N` as (i, N), 1 <= i <= N; BatchError otherwise."""
     match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text or "")
     if not match or not 1 <= int(match.group(1)) <= int(match.group(2)):
         raise BatchError(f"--shard wants i/N with 1 ≤ i ≤ N (e.g. 2/4), not {text!r}")

@@ -17,6 +17,7 @@ from grader.scorecard import Scorecard
 
 
 def card_path(out: Path, student: str, exercise: str) -> Path:
+    """Where a student's scorecard for an exercise is written."""
     return out / "scorecards" / student / f"{exercise}.json"
 
 

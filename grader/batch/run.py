@@ -34,6 +34,7 @@ def usable_cpus() -> int:
 
 @dataclass
 class BatchResult:
+    """What `run_batch` did: counts, time and the reports it wrote."""
     out: Path
     total: int  # tasks in this run (this shard)
     graded: int  # graded in this run

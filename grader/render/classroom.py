@@ -15,6 +15,7 @@ _TEST_STATUS = {Status.PASSED: "pass", Status.ERROR: "error", Status.GRADER_ERRO
 
 
 def result(card: Scorecard) -> dict:
+    """The reporter's result JSON for one scorecard."""
     if not card.checks or card.grader_error:
         status = "error"
     else:
@@ -33,6 +34,7 @@ def result(card: Scorecard) -> dict:
 
 
 def render(card: Scorecard) -> str:
+    """The result JSON as text."""
     return json.dumps(result(card), indent=2) + "\n"
 
 

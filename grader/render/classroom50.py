@@ -57,4 +57,5 @@ def result(card: Scorecard, env: dict | None = None) -> dict:
 
 
 def render(card: Scorecard) -> str:
+    """Classroom 50's result.json for one scorecard."""
     return json.dumps(result(card), indent=2, ensure_ascii=False) + "\n"

@@ -183,6 +183,7 @@ def _counts(problems: dict[str, int]) -> str:
 
 
 def summary_markdown(summary: dict) -> str:
+    """The class summary as Markdown: totals, histogram, problems to regrade."""
     md = cell
     lines = [f"# Class summary: {summary['students']} students", ""]
     total = summary["total"]

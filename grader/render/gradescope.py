@@ -54,4 +54,5 @@ def results(card: Scorecard) -> dict:
 
 
 def render(card: Scorecard) -> str:
+    """Gradescope's results.json for one scorecard."""
     return json.dumps(results(card), indent=2) + "\n"

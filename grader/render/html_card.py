@@ -18,6 +18,7 @@ CELL = "padding:3px 8px;border-bottom:1px solid rgba(128,128,128,.25);text-align
 
 
 def h(text) -> str:
+    """Student text made printable, then HTML-escaped (quotes too)."""
     return html.escape(printable(str(text)), quote=True)
 
 
@@ -49,6 +50,7 @@ def _table(rows: list[CheckResult]) -> str:
 
 
 def render(card: Scorecard) -> str:
+    """The scorecard as one self-contained HTML block (a notebook shows it)."""
     full = card.max_score > 0 and card.score == card.max_score
     parts = ['<div class="grader-scorecard" style="font-family:system-ui,sans-serif;line-height:1.4">',
              f'<div style="font-size:140%;font-weight:700;color:{"#1a7f37" if full else "inherit"}">'

@@ -8,4 +8,5 @@ from grader.scorecard import Scorecard
 
 
 def render(card: Scorecard) -> str:
+    """The scorecard as JSON."""
     return json.dumps(card.to_dict(), indent=2) + "\n"

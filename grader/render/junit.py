@@ -18,6 +18,7 @@ _FORBIDDEN = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U0001000
 
 
 def clean(text) -> str:
+    """Text XML 1.0 can hold."""
     return _FORBIDDEN.sub("\ufffd", str(text))
 
 
@@ -26,6 +27,7 @@ def _secs(x: float) -> str:
 
 
 def render(card: Scorecard) -> str:
+    """The scorecard as JUnit XML: one testcase per check."""
     timestamp = card.graded_at or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     counts = {s: sum(c.status == s for c in card.checks) for s in
               ("failed", "error", "timeout", "not-run")}

@@ -21,6 +21,7 @@ def cell(text: str) -> str:
 
 
 def render(card: Scorecard) -> str:
+    """The scorecard as Markdown (a step summary, a release body)."""
     mark = "✅" if card.max_score and card.score == card.max_score else "📝"
     lines = [f"## {mark} {cell(card.exercise)} — {cell(card.title)}: "
              f"{points(card.score)}/{points(card.max_score)} ({card.percent:.0f}%)", ""]

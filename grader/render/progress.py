@@ -101,6 +101,7 @@ class RichProgress(PlainProgress):
 
 
 def make_progress(total: int, done: int = 0, stream=None):
+    """A progress display for `total` tasks: a live bar at a terminal, plain lines elsewhere."""
     stream = stream or sys.stdout
     return RichProgress(total, done) if stream.isatty() else PlainProgress(total, done, stream)
 

@@ -176,6 +176,7 @@ def _card(card) -> str:
 
 
 def render(cards: Cards, summary: dict) -> str:
+    """The class report: one HTML page from a batch's summary and scorecards."""
     total = summary["total"]
     count = len(summary["exercises"])
     lead = f"{summary['students']} students, {count} exercise{'' if count == 1 else 's'}"

@@ -47,6 +47,7 @@ CELL_LINES: dict[str, list] = {}
 
 
 def display_name(path: str) -> str:
+    """The name messages give the file at `path` (the student's own, e.g. a notebook's)."""
     return DISPLAY_NAMES.get(path, os.path.basename(path))
 
 
@@ -139,6 +140,7 @@ def describe_signature(obj) -> dict:
 
 
 def describe_api(module: StudentModule, names: list[str]) -> dict:
+    """What the module defines of the exercise's API: kind and signature of each name."""
     out = {}
     for name in names:
         try:
@@ -149,6 +151,7 @@ def describe_api(module: StudentModule, names: list[str]) -> dict:
 
 
 def load_module(path: str, name: str):
+    """Import the submission from its file under `name`."""
     sys.path.insert(0, os.path.dirname(path))
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)

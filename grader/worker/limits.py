@@ -20,6 +20,7 @@ class Limits:
     extra_processes: int = 64  # processes a worker may add to its user's count (fork bombs)
 
     def to_dict(self) -> dict:
+        """Plain data for a worker request."""
         return asdict(self)
 
 

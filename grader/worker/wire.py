@@ -50,6 +50,7 @@ def to_plain(obj, depth: int = 0):
 
 
 def decode(buf: bytes) -> tuple[dict, object]:
+    """(header, data) of a worker's reply; the data loaded with torch.load(weights_only=True)."""
     if len(buf) < _LEN.size:
         raise WireError("no result")
     (n,) = _LEN.unpack_from(buf)

@@ -135,6 +135,7 @@ def _answer(sock: socket.socket, sandboxed: bool, probes_cache: dict) -> bool:
 
 
 def main() -> None:
+    """The zygote process: `python -m grader.worker.zygote FD [--sandboxed]`."""
     sock = socket.socket(fileno=int(sys.argv[1]))
     import numpy  # noqa: F401  (warm what probes and submissions import)
     import torch  # noqa: F401
