@@ -1,4 +1,4 @@
-"""Each output format, checked against what its consumer reads (FORMATS.md)."""
+"""Each output format, checked against what its consumer reads (README: Output formats)."""
 
 import base64
 import json
