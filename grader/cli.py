@@ -429,7 +429,7 @@ def _resolve_salt(exercises: list[catalog.Exercise]) -> None:
     starts; exit 2 with one line when it is unusable or the solutions it needs are absent."""
     from grader.worker import salting
 
-    if os.environ.get("GRADER_SALT", "").strip().lower() == "random":
+    if settings.raw("GRADER_SALT").lower() == "random":
         import secrets
 
         os.environ["GRADER_SALT"] = str(secrets.randbelow(1 << 62) + 1)
