@@ -1,15 +1,19 @@
-"""Helpers shared by hidden suites. In the worker: `describe`, `number`, `RecordingSGD`,
-`autograd_facts`, `attempt`, `run_on`, `meta_values`, the `warm_*` functions and the
-`cuda_available` probe; in the grader: the rest."""
+"""Helpers shared by hidden suites, in two sections. In the worker (probes, beside the submission):
+`describe`, `number`, `RecordingSGD`, `autograd_facts`, `attempt`, `run_on`, `meta_values`, the
+`warm_*` functions and the `cuda_available` probe; in the grader (the trusted side, test_hidden.py):
+the rest."""
 
 import contextlib
 
 import torch
+import torch.nn.functional as F
 from torch.overrides import TorchFunctionMode
 from torch.utils._pytree import tree_map
 
 from grader.worker.child import error_line
 
+
+# ---------------------------------------------------------------- in the worker (probes)
 
 def warm_optimizers():
     """For a probe module's `warm` (the zygote calls it once): the first step of a process's
@@ -52,6 +56,11 @@ def attempt(fn, device="cpu"):
         return None, error_line(exc)
     except Exception as exc:
         return None, error_line(exc)
+
+
+# what torch says where a value of a meta tensor was read (the trusted side reads it too)
+VALUE_READS = ("cannot be called on meta", "copy out of meta", "meta device type tensor to numpy",
+               "data-independent")
 
 
 class _MetaValues(TorchFunctionMode):
@@ -144,6 +153,8 @@ def describe(value):
     return info
 
 
+# ---------------------------------------------------------------- trusted side (test_hidden.py)
+
 def descent_without_zero_grad(params, loss_of, lr: float, steps: int) -> list[torch.Tensor]:
     """Trusted side: where plain gradient descent (float64) ends when the gradients are never
     cleared, to name that mistake. `loss_of(*params)` is the loss."""
@@ -154,6 +165,17 @@ def descent_without_zero_grad(params, loss_of, lr: float, steps: int) -> list[to
             for p in params:
                 p -= lr * p.grad
     return [p.detach().float() for p in params]
+
+
+def linear_loss_and_grads(params, x, y, loss=F.cross_entropy):
+    """Trusted side: `loss(logits, y)` of a linear classifier with these (weight, bias), computed in
+    float64 (cross-entropy unless told), and its gradients (float32)."""
+    w = params[0].double().requires_grad_(True)
+    b = params[1].double().requires_grad_(True)
+    with torch.enable_grad():
+        value = loss(x.double() @ w.T + b, y)
+        gw, gb = torch.autograd.grad(value, (w, b))
+    return value.item(), [gw.float(), gb.float()]
 
 
 def diagnose_steps(who: str, unit: str, steps, true, grads_after=None, hint: str = "") -> str | None:
@@ -216,10 +238,6 @@ def graph_mistake(facts, who: str, returned_graph=None) -> str | None:
             "`with torch.no_grad():` (or torch.inference_mode()) so that no graph is built")
 
 
-VALUE_READS = ("cannot be called on meta", "copy out of meta", "meta device type tensor to numpy",
-               "data-independent")
-
-
 def mixed_devices(error: str | None) -> bool:
     """Trusted side: whether an error from `attempt` says tensors on two devices met (not that
     the meta device, which has no values, could not give one)."""
@@ -242,6 +260,19 @@ def device_mistake(run: dict, what: str, device: str, made: str) -> str | None:
     if where is not None and torch.device(where).type != device:
         return f"{what} returned its result on {where}, not on {device} where its inputs are"
     return None
+
+
+def expect_device_runs(student, runs: dict[str, str], made: str | dict[str, str]) -> None:
+    """Trusted side: a device check. On each of `check_devices`, the probe `device_runs` gives a `run_on`
+    record per name in `runs` (name -> what ran); each must show no `device_mistake`. `made` is passed
+    on to it, one for all or one per name."""
+    from grader.checks import expect
+
+    for device in check_devices(student):
+        got = student.run("device_runs", device=device)
+        for name, what in runs.items():
+            message = device_mistake(got[name], what, device, made if isinstance(made, str) else made[name])
+            expect(message is None, message)
 
 
 def value_of(num: dict | None, what: str, thing: str = "value") -> float:

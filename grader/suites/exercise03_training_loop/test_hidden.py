@@ -4,27 +4,18 @@ import torch
 import torch.nn.functional as F
 
 from grader.checks import Mistake, check, close, expect
-from grader.suites.common import check_devices, diagnose_steps, graph_mistake, mixed_devices, value_of
+from grader.suites.common import (check_devices, diagnose_steps, graph_mistake, linear_loss_and_grads,
+                                  mixed_devices, value_of)
 from grader.suites.exercise03_training_loop.probes import epoch_batches, step_batches
 
 # ---- trusted helpers ----
-
-def _loss_and_grads(params, x, y):
-    """Cross-entropy of a linear classifier with these (weight, bias), and its gradients."""
-    w = params[0].double().requires_grad_(True)
-    b = params[1].double().requires_grad_(True)
-    with torch.enable_grad():
-        loss = F.cross_entropy(x.double() @ w.T + b, y)
-        gw, gb = torch.autograd.grad(loss, (w, b))
-    return loss.item(), [gw.float(), gb.float()]
-
 
 def _same(a, b) -> bool:
     return close(a, b, rtol=1e-4, atol=1e-6)
 
 
 def _steps_message(who, batches, params_before, steps, grads_after=None):
-    true = [_loss_and_grads(p, x, y)[1] for p, (x, y) in zip(params_before, batches)]
+    true = [linear_loss_and_grads(p, x, y)[1] for p, (x, y) in zip(params_before, batches)]
     return diagnose_steps(who, "batch", steps, true, grads_after,
                           "compute loss_fn(model(inputs), targets), call backward on it, then step")
 
@@ -123,10 +114,10 @@ def test_train_step_loss(student):
     got = student.run("train_step_trace")["calls"]
     for call, (x, y) in zip(got, step_batches()):
         value = value_of(call["loss"], "train_step")
-        before, _ = _loss_and_grads(call["params_before"], x, y)
+        before, _ = linear_loss_and_grads(call["params_before"], x, y)
         if abs(value - before) <= 1e-4 * max(1.0, abs(before)):
             continue
-        after, _ = _loss_and_grads(call["params_after"], x, y)
+        after, _ = linear_loss_and_grads(call["params_after"], x, y)
         if abs(value - after) <= 1e-4 * max(1.0, abs(after)) and abs(after - before) > 1e-4:
             raise Mistake("train_step returned the loss after the optimizer step; return the loss of the "
                           "forward pass that the step used")
@@ -214,14 +205,18 @@ def _eval_batches(got):
     return [(got["logits"][i:i + bs], got["targets"][i:i + bs]) for i in range(0, n, bs)]
 
 
-@check("values")
-def test_evaluate_loss(student, reference):
-    """evaluate's loss is averaged over samples (each batch's mean loss weighted by its size)"""
+def _evaluate_value(student, reference, key):
+    """evaluate's `key` ("loss" or "accuracy"): the submission's, the reference's, and the reference's trace."""
     got = student.run("evaluate_trace")
     want = reference.run("evaluate_trace")
     expect(got["length"] == 2, "evaluate should return a pair (loss, accuracy)")
-    value = value_of(got["loss"], "evaluate's loss")
-    expected = want["loss"]["value"]
+    return value_of(got[key], f"evaluate's {key}"), want[key]["value"], want
+
+
+@check("values")
+def test_evaluate_loss(student, reference):
+    """evaluate's loss is averaged over samples (each batch's mean loss weighted by its size)"""
+    value, expected, want = _evaluate_value(student, reference, "loss")
     if abs(value - expected) <= 1e-5 * max(1.0, abs(expected)):
         return
     per_batch = [F.cross_entropy(lg, t).item() for lg, t in _eval_batches(want)]
@@ -234,11 +229,7 @@ def test_evaluate_loss(student, reference):
 @check("values")
 def test_evaluate_accuracy(student, reference):
     """evaluate's accuracy is the fraction of samples whose argmax over dim 1 equals the target"""
-    got = student.run("evaluate_trace")
-    want = reference.run("evaluate_trace")
-    expect(got["length"] == 2, "evaluate should return a pair (loss, accuracy)")
-    value = value_of(got["accuracy"], "evaluate's accuracy")
-    expected = want["accuracy"]["value"]
+    value, expected, want = _evaluate_value(student, reference, "accuracy")
     if abs(value - expected) <= 1e-6:
         return
     batches = _eval_batches(want)

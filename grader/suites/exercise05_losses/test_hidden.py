@@ -4,13 +4,22 @@ import torch
 import torch.nn.functional as F
 
 from grader.checks import Mistake, check, close, expect, expect_close
-from grader.suites.common import check_devices, device_mistake, tensor_of
+from grader.suites.common import expect_device_runs, tensor_of
 
 DELTAS = (0.5, 1.0, 2.0)
 HUBER = [[d, None] for d in DELTAS] + [[1.0, [4, 6]]]  # [delta, shape]: one probe run for all
 GAMMAS = [0.0, 0.5, 1.0, 2.0, 3.5]
 HUGE_GAMMAS = [2.0, 0.0]
 CASES = ["random", "all", "one", "3d"]
+
+
+def _expect_loss(got, want, what, diagnosis, differs):
+    """The loss in `got` (a 0-dim tensor, `what`) equals the reference's in `want`, or a Mistake:
+    what `diagnosis()` names, else `differs` followed by both values."""
+    loss = tensor_of(got["loss"], what, shape=[])
+    if close(loss, want["loss"]["values"]):
+        return
+    raise Mistake(diagnosis() or f"{differs} ({loss.item():.6g} instead of {want['loss']['values'].item():.6g})")
 
 
 def _huber(runner, delta, shape=None):
@@ -113,12 +122,8 @@ def test_huber_values(student, reference):
     """HuberLoss equals F.huber_loss for several deltas, also at |error| exactly delta"""
     for delta, shape in [(d, None) for d in DELTAS] + [(1.0, [4, 6])]:
         got, want = _huber(student, delta, shape), _huber(reference, delta, shape)
-        loss = tensor_of(got["loss"], "the Huber loss", shape=[])
-        if close(loss, want["loss"]["values"]):
-            continue
-        raise Mistake(_huber_diagnosis(got, delta)
-                      or f"HuberLoss(delta={delta}) differs from F.huber_loss(pred, target, delta={delta}) "
-                         f"({loss.item():.6g} instead of {want['loss']['values'].item():.6g})")
+        _expect_loss(got, want, "the Huber loss", lambda: _huber_diagnosis(got, delta),
+                     f"HuberLoss(delta={delta}) differs from F.huber_loss(pred, target, delta={delta})")
 
 
 @check("gradients", points=2)
@@ -191,12 +196,8 @@ def test_focal_values(student, reference):
     """FocalLoss is the mean of -(1 - p_t)^gamma · log p_t; gamma=0 gives cross-entropy"""
     for gamma in GAMMAS:
         got, want = _focal(student, gamma), _focal(reference, gamma)
-        loss = tensor_of(got["loss"], "the focal loss", shape=[])
-        if close(loss, want["loss"]["values"]):
-            continue
-        raise Mistake(_focal_diagnosis(got, gamma)
-                      or f"FocalLoss(gamma={gamma}) differs from the mean of -(1 - p_t)^gamma · log p_t "
-                         f"({loss.item():.6g} instead of {want['loss']['values'].item():.6g})")
+        _expect_loss(got, want, "the focal loss", lambda: _focal_diagnosis(got, gamma),
+                     f"FocalLoss(gamma={gamma}) differs from the mean of -(1 - p_t)^gamma · log p_t")
 
 
 @check("gradients", points=2)
@@ -321,8 +322,4 @@ def test_device(student):
     made = ("a tensor made on the default device (cpu) met them, e.g. a one-hot from torch.eye(C) or a "
             "zero from torch.tensor(0.0); build it from the inputs (F.one_hot(target, C), torch.zeros_like, "
             "or device=pred.device)")
-    for device in check_devices(student):
-        runs = student.run("device_runs", device=device)
-        for name, what in DEVICE_RUNS.items():
-            message = device_mistake(runs[name], what, device, made)
-            expect(message is None, message)
+    expect_device_runs(student, DEVICE_RUNS, made)

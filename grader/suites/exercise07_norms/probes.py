@@ -202,6 +202,17 @@ def _bn_run(mod, shape, eps, momentum, steps, seed, quiet):
             "eps": 1e-5 if eps is None else eps, "momentum": 0.1 if momentum is None else momentum}
 
 
+def _grads_record(m, state, x, grad_out, out, problem):
+    """What a norm layer `m` gave in float64 for input `x` (a leaf): its output, and the gradients of
+    sum(out * grad_out) with respect to x, its weight and its bias."""
+    weight, bias = getattr(m, "weight", None), getattr(m, "bias", None)
+    return {"state": state, "x": _plain(x), "grad_out": grad_out.double(), "out": describe(out),
+            "x_grad": describe(x.grad),
+            "weight_grad": describe(weight.grad if isinstance(weight, torch.Tensor) else None),
+            "bias_grad": describe(bias.grad if isinstance(bias, torch.Tensor) else None),
+            "load_problem": problem}
+
+
 def bn_grads(mod, shape, train, seed=0):
     """float64 forward + backward of sum(out * grad_out); gradients of input, weight and bias."""
     try:
@@ -225,12 +236,7 @@ def _bn_grads(mod, shape, train, seed):
         m.train(train)
         out = m(x)
         (out * grad_out.double()).sum().backward()
-    weight, bias = getattr(m, "weight", None), getattr(m, "bias", None)
-    return {"state": state, "x": _plain(x), "grad_out": grad_out.double(), "out": describe(out),
-            "x_grad": describe(x.grad),
-            "weight_grad": describe(weight.grad if isinstance(weight, torch.Tensor) else None),
-            "bias_grad": describe(bias.grad if isinstance(bias, torch.Tensor) else None),
-            "load_problem": problem}
+    return _grads_record(m, state, x, grad_out, out, problem)
 
 
 # ---------------------------------------------------------------- LayerNorm
@@ -289,12 +295,7 @@ def ln_grads(mod, shape, normalized_shape, as_int=False, seed=0):
         problem = _load(m, state)
         out = m(x)
         (out * grad_out.double()).sum().backward()
-    weight, bias = getattr(m, "weight", None), getattr(m, "bias", None)
-    return {"state": state, "x": _plain(x), "grad_out": grad_out.double(), "out": describe(out),
-            "x_grad": describe(x.grad),
-            "weight_grad": describe(weight.grad if isinstance(weight, torch.Tensor) else None),
-            "bias_grad": describe(bias.grad if isinstance(bias, torch.Tensor) else None),
-            "load_problem": problem}
+    return _grads_record(m, state, x, grad_out, out, problem)
 
 
 # ---------------------------------------------------------------- library norms

@@ -3,7 +3,7 @@
 import torch
 
 from grader.checks import Mistake, check, close, expect, expect_close
-from grader.suites.common import check_devices, device_mistake, tensor_of
+from grader.suites.common import expect_device_runs, tensor_of
 
 PAD_CASES = [([3, 1, 4], None), ([2, 5, 5, 1], None), ([4], None), ([2, 3, 1], 6), ([1, 4], 4)]
 
@@ -191,6 +191,14 @@ def _behaviour(student, pad_idx):
     return info
 
 
+def _embedded_behaviour(student, pad_idx):
+    """`_behaviour`, once the model is seen to embed the tokens with an nn.Embedding."""
+    info = _behaviour(student, pad_idx)
+    expect(info["n_token_embeddings"] > 0, "no nn.Embedding of the model was called with the tokens: "
+           "embed them with nn.Embedding(vocab_size, d_model, padding_idx=pad_idx)")
+    return info
+
+
 def _same(a, b, atol=1e-4):
     """close(), with NaN equal to NaN (NaN logits are reported by the checks that are about them)."""
     return torch.equal(a.isnan(), b.isnan()) and close(a.nan_to_num(0.0), b.nan_to_num(0.0), atol=atol)
@@ -250,9 +258,7 @@ def test_classifier_eval_padding_invariance(student):
 def test_classifier_pad_content_ignored(student):
     """Whatever the embeddings at padded positions hold, the logits stay the same"""
     for pad_idx in (0, 3):
-        info = _behaviour(student, pad_idx)
-        expect(info["n_token_embeddings"] > 0, "no nn.Embedding of the model was called with the tokens: "
-               "embed them with nn.Embedding(vocab_size, d_model, padding_idx=pad_idx)")
+        info = _embedded_behaviour(student, pad_idx)
         for mode in ("train", "eval"):
             _expect_deterministic(info, mode)
             longer = tensor_of(info[mode]["longer"], "the logits", shape=[3, 3])
@@ -266,9 +272,7 @@ def test_classifier_pad_content_ignored(student):
 def test_classifier_embedding_padding_idx(student):
     """The token embedding is built with padding_idx=pad_idx (its pad row starts at zero)"""
     for pad_idx in (0, 3):
-        info = _behaviour(student, pad_idx)
-        expect(info["n_token_embeddings"] > 0, "no nn.Embedding of the model was called with the tokens: "
-               "embed them with nn.Embedding(vocab_size, d_model, padding_idx=pad_idx)")
+        info = _embedded_behaviour(student, pad_idx)
         found = info["padding_idx"]
         expect(pad_idx in found, f"the token embedding has padding_idx={found[0]}, expected {pad_idx}: "
                "build it with nn.Embedding(vocab_size, d_model, padding_idx=pad_idx) so the pad token's "
@@ -315,8 +319,4 @@ def test_device(student):
     made = ("a tensor made on the default device (cpu) inside it met them, e.g. positions from torch.arange(T) "
             "or a mask from torch.zeros(...); create it on the input's device (device=tokens.device, or "
             "torch.zeros_like)")
-    for device in check_devices(student):
-        runs = student.run("device_runs", device=device)
-        for name, what in DEVICE_RUNS.items():
-            message = device_mistake(runs[name], what, device, made)
-            expect(message is None, message)
+    expect_device_runs(student, DEVICE_RUNS, made)

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from grader.checks import Mistake, check, close, expect, expect_close
-from grader.suites.common import check_devices, device_mistake, tensor_of
+from grader.suites.common import expect_device_runs, tensor_of
 from grader.suites.exercise09_attention.probes import mhsa_inputs, sdpa_inputs
 
 # ----------------------------------------------------------------- scaled dot-product attention
@@ -325,8 +325,4 @@ def test_device(student):
     made = ("a tensor made on the default device (cpu) inside it met them, e.g. a default mask from "
             "torch.zeros(B, T, dtype=torch.bool) or zeros for fully masked rows; create it where the inputs are "
             "(device=x.device, torch.zeros_like, or masked_fill with a number)")
-    for device in check_devices(student):
-        runs = student.run("device_runs", device=device)
-        for name, what in DEVICE_RUNS.items():
-            message = device_mistake(runs[name], what, device, made)
-            expect(message is None, message)
+    expect_device_runs(student, DEVICE_RUNS, made)

@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 
 from grader.checks import Mistake, check, close, expect
-from grader.suites.common import diagnose_steps, value_of
+from grader.suites.common import diagnose_steps, linear_loss_and_grads, value_of
 from grader.suites.exercise10_accumulation.probes import (
     ONLINE_D, classification_examples, micro_batches, regression_examples)
 
@@ -15,28 +15,19 @@ MOMENTUM_RUNS = ((7, 3), (5, 1))  # groups 3, 3, 1; and accum_steps=1 (plain tra
 # ---- trusted helpers ----
 
 
-def _linear_loss_and_grads(params, x, logits_to_loss):
-    w = params[0].double().requires_grad_(True)
-    b = params[1].double().requires_grad_(True)
-    with torch.enable_grad():
-        loss = logits_to_loss(x.double() @ w.T + b)
-        gw, gb = torch.autograd.grad(loss, (w, b))
-    return loss.item(), [gw.float(), gb.float()]
-
-
 def _group_grads(params, group):
     """Gradients of the mean cross-entropy over one batch concatenating the group's micro-batches."""
     x = torch.cat([b[0] for b in group])
     y = torch.cat([b[1] for b in group])
-    return _linear_loss_and_grads(params, x, lambda out: F.cross_entropy(out, y))[1]
+    return linear_loss_and_grads(params, x, y)[1]
 
 
 def _regression(params, x, y):
-    return _linear_loss_and_grads(params, x, lambda out: ((out.reshape(()) - y.double()) ** 2))
+    return linear_loss_and_grads(params, x, y, lambda out, y: (out.reshape(()) - y.double()) ** 2)
 
 
 def _classification(params, x, y):
-    return _linear_loss_and_grads(params, x, lambda out: F.cross_entropy(out.unsqueeze(0), y.unsqueeze(0)))
+    return linear_loss_and_grads(params, x, y, lambda out, y: F.cross_entropy(out.unsqueeze(0), y.unsqueeze(0)))
 
 
 def _empty(grads) -> bool:

@@ -225,6 +225,17 @@ def _diagnose_generator(calls):
     return "the gradients at opt_G.step() are not those of the non-saturating loss loss_fn(D(G(z)), ones)"
 
 
+def _expect_step(student, reference, trace, diagnose, after, differs):
+    """The gradients at a step of the probe `trace` are right (else what `diagnose` names) and the
+    parameters after it (`after`) are the reference's (else `differs`)."""
+    got = student.run(trace)["calls"]
+    want = reference.run(trace)["calls"]
+    message = diagnose(got)
+    if message:
+        raise Mistake(message)
+    expect(all(_same(g[after], w[after]) for g, w in zip(got, want)), differs)
+
+
 def _flags_problem(flags, who, net):
     if all(flags):
         return None
@@ -304,13 +315,8 @@ def test_discriminator_loss(student):
 @check("gradients", points=2)
 def test_discriminator_gradients(student, reference):
     """opt_D steps once, on the fresh gradients of this call's D loss (D's .grad held junk before)"""
-    got = student.run("discriminator_trace")["calls"]
-    want = reference.run("discriminator_trace")["calls"]
-    message = _diagnose_discriminator(got)
-    if message:
-        raise Mistake(message)
-    expect(all(_same(g["D_after"], w["D_after"]) for g, w in zip(got, want)),
-           "D's parameters after discriminator_step differ from one opt_D step on this call's D loss")
+    _expect_step(student, reference, "discriminator_trace", _diagnose_discriminator, "D_after",
+                 "D's parameters after discriminator_step differ from one opt_D step on this call's D loss")
 
 
 @check("gradients", points=2)
@@ -359,13 +365,8 @@ def test_generator_loss(student):
 @check("gradients", points=2)
 def test_generator_gradients(student, reference):
     """opt_G steps once, on the fresh gradients of the non-saturating loss, which reach G through D"""
-    got = student.run("generator_trace")["calls"]
-    want = reference.run("generator_trace")["calls"]
-    message = _diagnose_generator(got)
-    if message:
-        raise Mistake(message)
-    expect(all(_same(g["G_after"], w["G_after"]) for g, w in zip(got, want)),
-           "G's parameters after generator_step differ from one opt_G step on loss_fn(D(G(z)), ones)")
+    _expect_step(student, reference, "generator_trace", _diagnose_generator, "G_after",
+                 "G's parameters after generator_step differ from one opt_G step on loss_fn(D(G(z)), ones)")
 
 
 @check("modes")

@@ -13,7 +13,7 @@ import math
 import torch
 
 from grader.checks import Mistake, check, close, expect
-from grader.suites.common import check_devices, device_mistake, tensor_of, value_of
+from grader.suites.common import expect_device_runs, tensor_of, value_of
 from grader.suites.exercise15_autoencoder.probes import (
     CONFIGS, CORRUPT_STD, LEARN_STEPS, NOISE_STD, corrupt_input, denoise_batch, spy_reconstruct)
 
@@ -403,15 +403,11 @@ DEVICE_RUNS = {"autoencoder": "the AutoEncoder moved to the device (encode, deco
                "corrupt": "corrupt", "denoising_step": "denoising_step (the model's input)"}
 NOISE_THERE = ("the noise was drawn on the default device (cpu); draw it where x is, torch.randn(x.shape, "
                "generator=generator, device=x.device, dtype=x.dtype) (or torch.randn_like(x, generator=generator))")
+DEVICE_MADE = {"autoencoder": "a tensor made on the default device (cpu) inside it met x; create it on x's device",
+               "corrupt": NOISE_THERE, "denoising_step": NOISE_THERE}
 
 
 @check("device")
 def test_device(student):
     """The AutoEncoder, corrupt and denoising_step work on the device of their inputs (meta, and cuda when present), drawing the noise there"""
-    for device in check_devices(student):
-        runs = student.run("device_runs", device=device)
-        for name, what in DEVICE_RUNS.items():
-            made = NOISE_THERE if name != "autoencoder" else ("a tensor made on the default device (cpu) inside "
-                                                               "it met x; create it on x's device")
-            message = device_mistake(runs[name], what, device, made)
-            expect(message is None, message)
+    expect_device_runs(student, DEVICE_RUNS, DEVICE_MADE)

@@ -77,6 +77,17 @@ def _file_problem(got: dict) -> str | None:
     return (f"torch.export.load(path) cannot load the file ({f['export_load_error']}): " + FIX_EXPORT)
 
 
+def _exported_file(student, start_training, prefix: str = "") -> dict:
+    """The run of export_and_load, once export_model worked and left a loadable archive at path; else
+    a Mistake (the file's problem after `prefix`)."""
+    got = _run(student, start_training)
+    _export_worked(got)
+    problem = _file_problem(got)
+    if problem:
+        raise Mistake(prefix + problem)
+    return got
+
+
 def _outputs(desc: dict, what: str) -> torch.Tensor:
     values = tensor_of(desc, what)
     expect(tuple(values.shape) == (BATCH, OUT), f"{what} has shape {tuple(values.shape)}; the model gives "
@@ -107,11 +118,7 @@ def test_api(student):
 def test_export_file(student):
     """export_model saves a torch.export archive (.pt2) at the path it is given"""
     for start in (False, True):
-        got = _run(student, start)
-        _export_worked(got)
-        problem = _file_problem(got)
-        if problem:
-            raise Mistake(problem)
+        _exported_file(student, start)
 
 
 # ---- the exported program ----
@@ -120,11 +127,7 @@ def test_export_file(student):
 def test_export_eval_outputs(student):
     """the exported program computes the model's eval-mode outputs, also for a model given in train mode"""
     for start in (True, False):
-        got = _run(student, start)
-        _export_worked(got)
-        problem = _file_problem(got)
-        if problem:
-            raise Mistake(f"the exported program could not be checked: {problem}")
+        got = _exported_file(student, start, "the exported program could not be checked: ")
         f = got["file"]
         out, want = f["outputs"], got["want"]["new"]
         if _same(out, want):

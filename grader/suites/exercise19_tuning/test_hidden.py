@@ -11,10 +11,9 @@ import math
 from collections import Counter
 
 import torch
-import torch.nn.functional as F
 
 from grader.checks import Mistake, check, close, expect
-from grader.suites.common import diagnose_steps, mixed_devices, value_of
+from grader.suites.common import diagnose_steps, linear_loss_and_grads, mixed_devices, value_of
 
 
 def _devices(student):
@@ -384,16 +383,6 @@ def _n_batches(got) -> int:
     return math.ceil(len(got["X"]) / got["batch_size"])
 
 
-def _loss_and_grads(params, x, y):
-    """Cross-entropy of a linear classifier with these (weight, bias), and its gradients (float64)."""
-    w = params[0].double().requires_grad_(True)
-    b = params[1].double().requires_grad_(True)
-    with torch.enable_grad():
-        loss = F.cross_entropy(x.double() @ w.T + b, y)
-        gw, gb = torch.autograd.grad(loss, (w, b))
-    return loss.item(), [gw.float(), gb.float()]
-
-
 @check("api")
 def test_schedule_api(student):
     """train_with_schedule returns a list of `epochs` Python floats"""
@@ -459,7 +448,7 @@ def test_schedule_steps(student):
            "one forward pass per batch")
     X, y = got["X"], got["y"]
     batches = [(X[i:i + bs], y[i:i + bs]) for i in range(0, len(X), bs)]
-    true = [_loss_and_grads(f["params"], *batches[i % nb])[1] for i, f in enumerate(forwards)]
+    true = [linear_loss_and_grads(f["params"], *batches[i % nb])[1] for i, f in enumerate(forwards)]
     steps = [[s["grads"] for s in got["steps"] if s["batch"] == i] for i in range(len(forwards))]
     message = diagnose_steps("train_with_schedule", "batch", steps, true, None,
                              "zero_grad, loss_fn(model(inputs), targets), backward, step")
