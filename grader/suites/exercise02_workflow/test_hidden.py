@@ -94,7 +94,7 @@ def test_split_sizes(student):
     wrong = [i for i, (n, f, n_test, _) in enumerate(sizes) if n_test != int(n * f)]
     if not wrong:
         return
-    n, f, n_test, n_train = sizes[wrong[0]]
+    n, f, n_test, _ = sizes[wrong[0]]
     want = int(n * f)
     where = f"len(X) = {n}, test_fraction = {f}" + (" (the default)" if SIZE_CASES[wrong[0]][1] is None else "")
     if all(t == n_ - int(n_ * f_) and r == int(n_ * f_) for n_, f_, t, r in sizes):

@@ -20,10 +20,6 @@ def _steps_message(who, batches, params_before, steps, grads_after=None):
                           "compute loss_fn(model(inputs), targets), call backward on it, then step")
 
 
-def _devices_ok(seen: list, device: str) -> bool:
-    return bool(seen) and all(torch.device(d).type == torch.device(device).type for d in seen)
-
-
 def _device_error(got, who: str, device: str):
     """A Mistake for an error the probe caught on `device`: tensors on two devices met (or, off meta,
     any error); on meta other errors are value reads, which only meta cannot serve."""

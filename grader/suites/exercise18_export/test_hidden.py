@@ -148,10 +148,6 @@ def test_export_eval_outputs(student):
 
 # ---- modes ----
 
-def _mode_word(flag: bool) -> str:
-    return "train" if flag else "eval"
-
-
 @check("modes", points=2)
 def test_export_restores_mode(student):
     """export_model leaves the model (and every submodule) in the mode it was in: train stays train, eval stays eval"""
