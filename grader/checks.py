@@ -8,6 +8,7 @@ is the title the student sees; it asks the `student` fixture for probe data and 
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 
 import torch
 
@@ -65,8 +66,50 @@ def warm() -> None:
     close(torch.zeros(1), torch.zeros(1))
 
 
-def close(actual, expected, rtol: float = 1e-4, atol: float = 1e-5) -> bool:
-    """Whether two plain values (tensors, numbers, nested lists/dicts) agree."""
+@dataclass(frozen=True)
+class Tolerance:
+    """How far a value may be from the expected one and still agree:
+    |actual - expected| <= atol + rtol * |expected|, element by element."""
+
+    rtol: float
+    atol: float
+
+
+# The tolerances a check compares with (pass one as `tol=`); a suite names its own only for a
+# comparison no other check makes.
+
+# the default: float32 results computed another way (another order of operations, a float64 reference)
+FLOAT32 = Tolerance(rtol=1e-4, atol=1e-5)
+# float32 values with entries near 0 (gradients, per-element losses): a small wrong entry is not excused
+FLOAT32_SMALL = Tolerance(rtol=1e-4, atol=1e-6)
+# float32 outputs of normalisation, attention or softmax layers, whose rounding outgrows FLOAT32's atol
+FLOAT32_LAYERS = Tolerance(rtol=1e-4, atol=1e-4)
+# float32 results of the same operations run again (a resumed run, forward vs decode(encode))
+SAME_OPS = Tolerance(rtol=1e-5, atol=1e-6)
+# float32 values far from the reference's arithmetic (divided by a std near 1e-8, scaled by a batch size)
+LOOSE = Tolerance(rtol=1e-3, atol=1e-5)
+# a float32 run of many steps replayed in float64 to recognise a mistake: rounding compounds over the steps
+REPLAYED = Tolerance(rtol=1e-3, atol=1e-4)
+# float64 results computed another way
+FLOAT64 = Tolerance(rtol=1e-6, atol=1e-8)
+# values that must be unchanged (a copy, a restore, noise of std 0), up to float32 rounding
+ROUNDING = Tolerance(rtol=0.0, atol=1e-6)
+# values that must be identical (initial values, state an eval-mode forward must not touch)
+EXACT = Tolerance(rtol=0.0, atol=0.0)
+
+
+def _rtol_atol(rtol: float | None, atol: float | None, tol: Tolerance | None) -> tuple[float, float]:
+    if tol is not None and (rtol is not None or atol is not None):
+        raise TypeError("pass tol= or rtol=/atol=, not both")
+    tol = FLOAT32 if tol is None else tol
+    return (tol.rtol if rtol is None else rtol), (tol.atol if atol is None else atol)
+
+
+def close(actual, expected, rtol: float | None = None, atol: float | None = None, *,
+          tol: Tolerance | None = None) -> bool:
+    """Whether two plain values (tensors, numbers, nested lists/dicts) agree within `tol`
+    (default FLOAT32); an `rtol` or `atol` given instead replaces that part of FLOAT32."""
+    rtol, atol = _rtol_atol(rtol, atol, tol)
     try:
         torch.testing.assert_close(actual, expected, rtol=rtol, atol=atol, equal_nan=False,
                                    check_dtype=False, check_device=False)
@@ -75,9 +118,11 @@ def close(actual, expected, rtol: float = 1e-4, atol: float = 1e-5) -> bool:
     return True
 
 
-def expect_close(actual, expected, message: str, rtol: float = 1e-4, atol: float = 1e-5) -> None:
-    """Raise `Mistake(message)` unless `actual` matches `expected` (shape, then values)."""
-    if close(actual, expected, rtol, atol):
+def expect_close(actual, expected, message: str, rtol: float | None = None, atol: float | None = None, *,
+                 tol: Tolerance | None = None) -> None:
+    """Raise `Mistake(message)` unless `actual` matches `expected` (shape, then values) within
+    `tol` (default FLOAT32), or `rtol`/`atol` as for `close`."""
+    if close(actual, expected, rtol, atol, tol=tol):
         return
     if isinstance(expected, torch.Tensor) and isinstance(actual, torch.Tensor):
         if actual.shape != expected.shape:

@@ -185,10 +185,10 @@ def diagnose_steps(who: str, unit: str, steps, true, grads_after=None, hint: str
     steps[i]: the gradient snapshots taken at each step() during call i; true[i]: the gradients
     of call i's loss; grads_after[i], when known: the .grad left once call i returned.
     """
-    from grader.checks import close
+    from grader.checks import FLOAT32_SMALL, close
 
     def same(a, b):
-        return close(a, b, rtol=1e-4, atol=1e-6)
+        return close(a, b, tol=FLOAT32_SMALL)
 
     def empty(grads):
         return all(g is None or not bool(g.any()) for g in grads)

@@ -2,7 +2,7 @@
 
 import torch
 
-from grader.checks import Mistake, check, close, expect, expect_close
+from grader.checks import FLOAT32, REPLAYED, Mistake, check, close, expect, expect_close
 from grader.suites.common import descent_without_zero_grad, graph_mistake, tensor_of
 
 CASES = [("cubic", False, False), ("wavy", False, False), ("wavy", True, True)]
@@ -85,10 +85,10 @@ def test_fit_line_values(student, reference):
         x, y = got["x"].double(), got["y"].double()
         acc_w, acc_b = descent_without_zero_grad([torch.zeros(()), torch.zeros(())],
                                                  lambda w, b: ((w * x + b - y) ** 2).mean(), lr, steps)
-        if close((w, b), (acc_w, acc_b), rtol=1e-3, atol=1e-4):
+        if close((w, b), (acc_w, acc_b), tol=REPLAYED):
             raise Mistake("w and b moved as if gradients were never cleared: set w.grad and b.grad "
                           "to None (or zero them) after every update")
-        if len(losses) == len(ref) and close(losses[:-1], ref[1:], rtol=1e-4, atol=1e-5):
+        if len(losses) == len(ref) and close(losses[:-1], ref[1:], tol=FLOAT32):
             raise Mistake("losses[i] should be the loss before the i-th update; yours are recorded "
                           "after it")
         if losses and losses[0] is not None and abs(losses[0] - ref[0]) > 1e-4:

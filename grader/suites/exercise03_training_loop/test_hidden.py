@@ -3,7 +3,7 @@
 import torch
 import torch.nn.functional as F
 
-from grader.checks import Mistake, check, close, expect
+from grader.checks import FLOAT32_SMALL, Mistake, check, close, expect
 from grader.suites.common import (check_devices, diagnose_steps, graph_mistake, linear_loss_and_grads,
                                   mixed_devices, value_of)
 from grader.suites.exercise03_training_loop.probes import epoch_batches, step_batches
@@ -11,7 +11,7 @@ from grader.suites.exercise03_training_loop.probes import epoch_batches, step_ba
 # ---- trusted helpers ----
 
 def _same(a, b) -> bool:
-    return close(a, b, rtol=1e-4, atol=1e-6)
+    return close(a, b, tol=FLOAT32_SMALL)
 
 
 def _steps_message(who, batches, params_before, steps, grads_after=None):

@@ -2,10 +2,14 @@
 
 import torch
 
-from grader.checks import Mistake, check, close, expect, expect_close
+from grader.checks import LOOSE, Mistake, Tolerance, check, close, expect, expect_close
 from grader.suites.common import tensor_of
 
 N_TRAIN, N_TEST, BATCH = 22, 13, 4
+# stds of order 1e-8, where any atol would swallow the value: relative only
+RELATIVE = Tolerance(rtol=1e-3, atol=0.0)
+# which std (biased or unbiased) the submission stored: they differ by far more than 1e-4 relative
+STD_CHOICE = Tolerance(rtol=1e-4, atol=0.0)
 
 
 def _transform(x):
@@ -170,38 +174,38 @@ def test_standardizer_constant_feature(student, reference):
     desc = got["std"]
     expect(desc.get("is_tensor"), "fit should store the per-feature std as the attribute `std`")
     std = tensor_of(desc, "Standardizer.std", shape=[A.shape[1]])
-    expect(close(std[2], torch.tensor(1e-8), rtol=1e-3, atol=0),
+    expect(close(std[2], torch.tensor(1e-8), tol=RELATIVE),
            f"the std of a constant feature should be clamped to 1e-8, got {std[2].item():.3g}")
     for key, out in outs.items():
         expect_close(out[:, 2], want[key]["values"][:, 2],
                      "the constant feature should standardize to (x - mean) / 1e-8 (0 on the training "
-                     "data) with the statistics stored by fit", rtol=1e-3)
+                     "data) with the statistics stored by fit", tol=LOOSE)
     # tiny but nonzero std (about 3e-8, above the floor, and 4e-9, below it); biased or not is the
     # business of the train-stats check, so the submission's own choice is followed here
-    unbiased = close(std[1].double(), A[:, 1].double().std(), rtol=1e-4, atol=0)
+    unbiased = close(std[1].double(), A[:, 1].double().std(), tol=STD_CHOICE)
     true = A.double().std(0, unbiased=unbiased)
     for j in (0, 3):
         want_std = max(true[j].item(), 1e-8)
-        if close(std[j].double(), true[j] + 1e-8, rtol=1e-3, atol=0):
+        if close(std[j].double(), true[j] + 1e-8, tol=RELATIVE):
             raise Mistake(f"1e-8 was added to the std instead of clamping it: a feature whose std is tiny but not "
                           f"zero ({true[j].item():.2g}) got std {std[j].item():.3g} instead of {want_std:.3g}; "
                           "clamp it from below, std.clamp_min(1e-8)")
-        if true[j] < 1e-8 and close(std[j].double(), true[j], rtol=1e-3, atol=0):
+        if true[j] < 1e-8 and close(std[j].double(), true[j], tol=RELATIVE):
             raise Mistake(f"only a std of exactly 0 was replaced: a feature whose std is below 1e-8 but not zero "
                           f"({true[j].item():.2g}) must be clamped to 1e-8 too, std.clamp_min(1e-8)")
-        expect(close(std[j].double(), torch.tensor(want_std, dtype=torch.float64), rtol=1e-3, atol=0),
+        expect(close(std[j].double(), torch.tensor(want_std, dtype=torch.float64), tol=RELATIVE),
                f"a feature of tiny std {true[j].item():.2g} should get std {want_std:.3g} (the std clamped "
                f"below at 1e-8), got {std[j].item():.3g}")
     mean = A.double().mean(0)[[0, 3]]
     for key, data in (("out_A", A), ("out_B", B)):
         x = data.double()[:, [0, 3]]
         out = outs[key][:, [0, 3]].double()
-        if close(out, (x - mean) / (std[[0, 3]].double() + 1e-8), rtol=1e-3, atol=0) and \
-                not close(out, (x - mean) / std[[0, 3]].double(), rtol=1e-3, atol=0):
+        if close(out, (x - mean) / (std[[0, 3]].double() + 1e-8), tol=RELATIVE) and \
+                not close(out, (x - mean) / std[[0, 3]].double(), tol=RELATIVE):
             raise Mistake("__call__ adds 1e-8 to the std it divides by: with a feature of tiny std that changes "
                           "the result; the clamp in fit is the only guard, return (x - mean) / std")
         expect_close(out, (x - mean) / std[[0, 3]].double(), "with a feature of tiny std, (x - mean) / std "
-                     "with the stored statistics differs from what Standardizer returned", rtol=1e-3)
+                     "with the stored statistics differs from what Standardizer returned", tol=LOOSE)
 
 
 # ---------------------------------------------------------------- loaders

@@ -3,7 +3,7 @@
 import torch
 import torch.nn.functional as F
 
-from grader.checks import Mistake, check, close, expect, expect_close
+from grader.checks import FLOAT32, FLOAT32_SMALL, Mistake, Tolerance, check, close, expect, expect_close
 from grader.suites.common import expect_device_runs, tensor_of
 
 DELTAS = (0.5, 1.0, 2.0)
@@ -11,6 +11,10 @@ HUBER = [[d, None] for d in DELTAS] + [[1.0, [4, 6]]]  # [delta, shape]: one pro
 GAMMAS = [0.0, 0.5, 1.0, 2.0, 3.5]
 HUGE_GAMMAS = [2.0, 0.0]
 CASES = ["random", "all", "one", "3d"]
+# float32 holds logits of magnitude 1e4 only to ~1e-3, so correct losses differ by that much
+HUGE_LOSS = Tolerance(rtol=1e-3, atol=1e-3)
+# the same rounding in d loss / d logits for logits of magnitude 1e4
+HUGE_GRAD = Tolerance(rtol=1e-3, atol=5e-4)
 
 
 def _expect_loss(got, want, what, diagnosis, differs):
@@ -103,7 +107,7 @@ def _huber_diagnosis(got, delta):
     if None in each:
         return None
     each = torch.tensor(each)
-    wrong = ~torch.isclose(each, want_each, rtol=1e-4, atol=1e-6)
+    wrong = ~torch.isclose(each, want_each, rtol=FLOAT32_SMALL.rtol, atol=FLOAT32_SMALL.atol)
     size = err.abs().reshape(-1)
     at = size == delta
     if wrong[at].all() and not wrong[~at].any():
@@ -143,7 +147,7 @@ def test_huber_gradients(student, reference):
             raise Mistake(f"the gradient of HuberLoss(delta={delta}) contains NaN or inf")
         if close(grad, expected * grad.numel()):
             raise Mistake("the gradient is numel times too large: the loss is summed, not averaged")
-        wrong = ~torch.isclose(grad, expected, rtol=1e-4, atol=1e-5)
+        wrong = ~torch.isclose(grad, expected, rtol=FLOAT32.rtol, atol=FLOAT32.atol)
         at = (got["pred"] - got["target"]).abs() == delta
         if wrong.any() and not wrong[~at].any():
             raise Mistake(f"the gradient is wrong exactly at |error| = delta ({delta}) and right elsewhere: "
@@ -237,7 +241,7 @@ def test_focal_stable(student, reference):
                      f"FocalLoss(gamma={gamma}) is wrong for logits of magnitude 1e4 " +
                      ("(and for ordinary logits too: see the values check)" if wrong_anyway else
                       "(a clamped probability or an eps inside the log cuts the true loss short): "
-                      "use F.log_softmax"), rtol=1e-3, atol=1e-3)
+                      "use F.log_softmax"), tol=HUGE_LOSS)
         grad = _gradient(got, "the focal loss")
         if not torch.isfinite(grad).all():
             raise Mistake("the gradients are NaN or inf for logits of magnitude 1e4: compute log p_t "
@@ -247,7 +251,7 @@ def test_focal_stable(student, reference):
         expect_close(grad, want["grad"]["grad"],
                      f"d loss / d logits of FocalLoss(gamma={gamma}) is wrong for logits of magnitude 1e4"
                      + (" (and for ordinary logits too: see the gradient check)" if wrong_anyway else ""),
-                     rtol=1e-3, atol=5e-4)
+                     tol=HUGE_GRAD)
 
 
 # ---------------------------------------------------------------- masked_mse

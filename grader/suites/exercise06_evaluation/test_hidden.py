@@ -2,7 +2,7 @@
 
 import torch
 
-from grader.checks import Mistake, check, close, expect, expect_close
+from grader.checks import FLOAT32, ROUNDING, Mistake, check, close, expect, expect_close
 from grader.suites.common import check_devices, graph_mistake, mixed_devices, tensor_of
 
 REPORT_KEYS = ("accuracy", "precision", "recall", "f1")
@@ -76,7 +76,7 @@ def _report_values(got, case):
 
 
 def _same(values, want, keys=("precision", "recall", "f1")):
-    return all(close(values[k], want[k], rtol=1e-4, atol=1e-5) for k in keys)
+    return all(close(values[k], want[k], tol=FLOAT32) for k in keys)
 
 
 def _stop_sim(losses, patience, min_delta=0.0, variant=()):
@@ -391,7 +391,7 @@ def test_early_stopping_min_delta(student):
 
 def _which_call(state, seen):
     for i, s in enumerate(seen):
-        if close(state, s, rtol=0, atol=1e-6):
+        if close(state, s, tol=ROUNDING):
             return i
     return None
 
@@ -405,8 +405,8 @@ def test_early_stopping_best_weights(student):
         got = student.run("best_weights", losses=losses, replace_params=True)
         after, seen = got["after_restore"], got["seen"]
         expect(set(after) == set(seen[best]), "restore changed which tensors the model's state_dict has")
-        if not close(after, seen[best], rtol=0, atol=1e-6):
-            if close(after, got["before_restore"], rtol=0, atol=1e-6):
+        if not close(after, seen[best], tol=ROUNDING):
+            if close(after, got["before_restore"], tol=ROUNDING):
                 raise Mistake("restore(model) left the model's weights as they were: keep a copy of "
                               "the best state_dict and load it with model.load_state_dict")
             i = _which_call(after, seen)
@@ -417,8 +417,8 @@ def test_early_stopping_best_weights(student):
         # parameters updated in place, as optimizer.step() does
         got = student.run("best_weights", losses=losses, replace_params=False)
         after, seen = got["after_restore"], got["seen"]
-        if not close(after, seen[best], rtol=0, atol=1e-6):
-            if close(after, got["before_restore"], rtol=0, atol=1e-6):
+        if not close(after, seen[best], tol=ROUNDING):
+            if close(after, got["before_restore"], tol=ROUNDING):
                 raise Mistake("the saved best weights changed when training went on: state_dict() "
                               "returns tensors that share memory with the parameters; store a copy "
                               "(copy.deepcopy(model.state_dict()) or clone every tensor)")

@@ -8,11 +8,9 @@ the computation with that mistake (`_bn_variant`, `_ln_variant`).
 import torch
 from torch import nn
 
-from grader.checks import Mistake, check, close, expect
+from grader.checks import EXACT, FLOAT32_LAYERS, FLOAT64, Mistake, check, close, expect
 from grader.suites.common import tensor_of
 
-F32 = {"rtol": 1e-4, "atol": 1e-4}
-F64 = {"rtol": 1e-6, "atol": 1e-8}
 STATS = ("running_mean", "running_var")
 
 
@@ -142,7 +140,7 @@ def _diagnose(actual, got, index, kind, mistakes, fallback):
         want = {"out": outs[index] if kind == "out" else None, "eval": eval_out}.get(kind)
         if kind in STATS:
             want = stats[index][kind]
-        if want is not None and actual.shape == want.shape and close(actual.double(), want, **F32):
+        if want is not None and actual.shape == want.shape and close(actual.double(), want, tol=FLOAT32_LAYERS):
             raise Mistake(message)
     raise Mistake(fallback)
 
@@ -156,7 +154,7 @@ def _check_train_outputs(got, context):
     outs, _, _ = _torch_bn(got)
     for i, (desc, want) in enumerate(zip(got["outs"], outs)):
         y = _tensor(desc, f"BatchNorm1d's output ({context})", list(want.shape))
-        if not close(y, want, **F32):
+        if not close(y, want, tol=FLOAT32_LAYERS):
             _diagnose(y, got, i, "out", BN_OUTPUT_MISTAKES,
                       f"BatchNorm1d's train-mode output differs from nn.BatchNorm1d ({context}, batch {i + 1})")
 
@@ -172,9 +170,9 @@ def _check_stats(got, context):
                    f"{name} carries an autograd graph after a train-mode forward (it has a grad_fn, so "
                    "every step's graph is kept alive): update the running statistics under "
                    "torch.no_grad() or from detached batch statistics")
-            if close(value, want[name], **F32):
+            if close(value, want[name], tol=FLOAT32_LAYERS):
                 continue
-            if i == 0 and close(value, got["state"][name], **F32):
+            if i == 0 and close(value, got["state"][name], tol=FLOAT32_LAYERS):
                 raise Mistake(f"{name} did not change after a train-mode forward: update the running "
                               "statistics in train mode (under torch.no_grad())")
             _diagnose(value, got, i, name, BN_STATS_MISTAKES,
@@ -187,14 +185,14 @@ def _check_eval(got, context):
     for name in STATS:
         before = last[name]["values"] if last[name].get("is_tensor") else None
         after = _tensor(got["eval_stats"][name], f"{name} after an eval-mode forward", None)
-        expect(before is not None and close(after, before, rtol=0, atol=0),
+        expect(before is not None and close(after, before, tol=EXACT),
                f"{name} changed during an eval-mode forward: only update the running statistics "
                "in train mode (check self.training)")
     # expected: nn.BatchNorm1d in eval mode with the running statistics the submission holds
     state = {**got["state"], **{k: last[k]["values"] for k in STATS}}
     want = _torch_bn({**got, "state": state, "batches": []})[2]
     y = _tensor(got["eval_out"], f"BatchNorm1d's eval-mode output ({context})", list(want.shape))
-    if close(y, want, **F32):
+    if close(y, want, tol=FLOAT32_LAYERS):
         return
     x = got["eval_x"].double()
     dims = [0] if x.dim() == 2 else [0, 2]
@@ -202,7 +200,7 @@ def _check_eval(got, context):
     w, b = state["weight"].double().reshape(shape), state["bias"].double().reshape(shape)
     for var in (x.var(dims, unbiased=False), x.var(dims)):
         batch = (x - x.mean(dims).reshape(shape)) / (var.reshape(shape) + got["eps"]).sqrt() * w + b
-        if close(y.double(), batch, **F32):
+        if close(y.double(), batch, tol=FLOAT32_LAYERS):
             raise Mistake("in eval mode BatchNorm1d still normalised with the batch statistics; use "
                           "running_mean and running_var when not self.training")
     raise Mistake(f"BatchNorm1d's eval-mode output differs from nn.BatchNorm1d's with the same "
@@ -212,7 +210,7 @@ def _check_eval(got, context):
 def _grads_check(got, want_out, want_grads, layer, context, detach_variant=None):
     _loaded(got, layer)
     out = _tensor(got["out"], f"{layer}'s output in float64 ({context})", list(want_out.shape), "torch.float64")
-    if not close(out, want_out, **F64):
+    if not close(out, want_out, tol=FLOAT64):
         diff = (out - want_out).abs().max().item()
         raise Mistake(f"{layer}'s output for a float64 input differs from nn.{layer}'s ({context}, "
                       f"largest difference {diff:.2g}), so its gradients cannot match: fix the "
@@ -224,9 +222,9 @@ def _grads_check(got, want_out, want_grads, layer, context, detach_variant=None)
                + ("keep weight and bias as nn.Parameters used in forward" if key != "x_grad"
                   else "the output must be computed from the input with differentiable operations"))
         g = _tensor(d, f"the gradient of {what}", list(want_grads[key].shape), "torch.float64")
-        if close(g, want_grads[key], **F64):
+        if close(g, want_grads[key], tol=FLOAT64):
             continue
-        if key == "x_grad" and detach_variant is not None and close(g, detach_variant, **F64):
+        if key == "x_grad" and detach_variant is not None and close(g, detach_variant, tol=FLOAT64):
             raise Mistake(f"the input gradient of {layer} is that of a layer whose mean and variance "
                           "are constants: do not detach the statistics (or compute them from "
                           "x.detach()); the gradient must flow through them")
@@ -289,12 +287,12 @@ def test_bn_state(student):
     for name, value in want.items():
         desc = params.get(name) or buffers.get(name)
         t = _tensor(desc, f"{name} of BatchNorm1d(3)", [3])
-        expect(close(t, value, rtol=0, atol=0), f"{name} of a fresh BatchNorm1d should start as "
+        expect(close(t, value, tol=EXACT), f"{name} of a fresh BatchNorm1d should start as "
                f"{'ones' if value[0] == 1 else 'zeros'}, got {t.tolist()}")
     missing = [k for k in want if k not in got["keys"]]
     expect(not missing, f"the state_dict lacks {missing}")
     expect(not got["unexpected"], f"load_state_dict did not accept {got['unexpected']}")
-    expect(close(got["loaded"], got["state"], rtol=0, atol=0),
+    expect(close(got["loaded"], got["state"], tol=EXACT),
            "after load_state_dict the state_dict does not hold the loaded values")
 
 
@@ -309,7 +307,7 @@ def test_ln_parameters(student):
                f"weight and bias, it has {sorted(params)}")
         for name, fill in (("weight", 1.0), ("bias", 0.0)):
             t = _tensor(params[name], f"{name} of LayerNorm({arg})", ns)
-            expect(close(t, torch.full(ns, fill), rtol=0, atol=0),
+            expect(close(t, torch.full(ns, fill), tol=EXACT),
                    f"{name} of a fresh LayerNorm should start as {'ones' if fill else 'zeros'}")
 
 
@@ -400,7 +398,7 @@ def test_ln_values(student):
         _loaded(got, "LayerNorm")
         want = _torch_ln(got)
         y = _tensor(got["train_out"], f"the output of {context}", list(want.shape))
-        if close(y, want, **F32):
+        if close(y, want, tol=FLOAT32_LAYERS):
             continue
         k, nd = len(kwargs["normalized_shape"]), got["x"].dim()
         last = tuple(range(-k, 0))
@@ -426,7 +424,7 @@ def test_ln_values(student):
             "(x - mean) / sqrt(var + eps)": _ln_variant(got, last, eps_how="clamped"),
         }
         for message, value in variants.items():
-            if value is not None and close(y.double(), value, **F32):
+            if value is not None and close(y.double(), value, tol=FLOAT32_LAYERS):
                 raise Mistake(message)
         raise Mistake(f"the output of {context} differs from nn.LayerNorm's")
 
@@ -438,11 +436,12 @@ def test_ln_modes(student):
         got = student.run("ln_run", **kwargs)
         train = _tensor(got["train_out"], f"the output of {context}", None)
         for key, what in (("eval_out", "in eval mode"), ("again_out", "back in train mode")):
-            expect(close(_tensor(got[key], f"the output of {context} {what}", list(train.shape)), train, **F32),
+            out = _tensor(got[key], f"the output of {context} {what}", list(train.shape))
+            expect(close(out, train, tol=FLOAT32_LAYERS),
                    f"{context} gave another output {what}; LayerNorm has no running statistics and "
                    "behaves the same in train and eval mode")
         single = _tensor(got["single_out"], f"the output of {context} for one sample", [1] + list(train.shape[1:]))
-        expect(close(single, train[:1], **F32),
+        expect(close(single, train[:1], tol=FLOAT32_LAYERS),
                f"a sample's output from {context} changed when it was passed alone: LayerNorm must "
                "normalise every sample on its own, never using the rest of the batch")
 

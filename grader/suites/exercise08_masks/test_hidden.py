@@ -2,7 +2,7 @@
 
 import torch
 
-from grader.checks import Mistake, check, close, expect, expect_close
+from grader.checks import FLOAT32_LAYERS, Mistake, check, close, expect, expect_close
 from grader.suites.common import expect_device_runs, tensor_of
 
 PAD_CASES = [([3, 1, 4], None), ([2, 5, 5, 1], None), ([4], None), ([2, 3, 1], 6), ([1, 4], 4)]
@@ -199,9 +199,9 @@ def _embedded_behaviour(student, pad_idx):
     return info
 
 
-def _same(a, b, atol=1e-4):
+def _same(a, b):
     """close(), with NaN equal to NaN (NaN logits are reported by the checks that are about them)."""
-    return torch.equal(a.isnan(), b.isnan()) and close(a.nan_to_num(0.0), b.nan_to_num(0.0), atol=atol)
+    return torch.equal(a.isnan(), b.isnan()) and close(a.nan_to_num(0.0), b.nan_to_num(0.0), tol=FLOAT32_LAYERS)
 
 
 def _expect_deterministic(info, mode):
@@ -220,11 +220,11 @@ def _expect_padding_invariant(info, mode):
     where = f" (pad_idx={info['pad_idx']}, {mode} mode)"
     if first.isnan().any():
         raise Mistake("the logits contain NaN" + where + ": " + _spy_message(info))
-    if not close(longer, first, atol=1e-4):
+    if not close(longer, first, tol=FLOAT32_LAYERS):
         raise Mistake("appending padding to a batch changed the logits" + where + ": " + _spy_message(info))
     for i, alone in enumerate(part["alone"]):
         single = tensor_of(alone, f"the logits of a single sequence ({mode} mode)", shape=[1, 3])
-        if not close(single[0], first[i], atol=1e-4):
+        if not close(single[0], first[i], tol=FLOAT32_LAYERS):
             raise Mistake(f"sequence {i} alone (no padding) gets other logits than inside a padded batch"
                           + where + ": " + _spy_message(info))
 
@@ -236,8 +236,8 @@ def test_classifier_dropout_off(student):
     train = _expect_deterministic(info, "train")
     evals = _expect_deterministic(info, "eval")
     both = train.isfinite() & evals.isfinite()  # NaN is reported by the padding checks
-    expect(close(train[both], evals[both], atol=1e-4), "the logits differ between train and eval mode: the encoder "
-           "layer must use dropout=0.0 (and the model no other train-only behaviour)")
+    expect(close(train[both], evals[both], tol=FLOAT32_LAYERS), "the logits differ between train and eval mode: the "
+           "encoder layer must use dropout=0.0 (and the model no other train-only behaviour)")
 
 
 @check("values", points=2)
@@ -263,7 +263,7 @@ def test_classifier_pad_content_ignored(student):
             _expect_deterministic(info, mode)
             longer = tensor_of(info[mode]["longer"], "the logits", shape=[3, 3])
             noisy = tensor_of(info[mode]["noisy_pad"], "the logits", shape=[3, 3])
-            if not close(noisy, longer, atol=1e-4):
+            if not close(noisy, longer, tol=FLOAT32_LAYERS):
                 raise Mistake(f"changing the embeddings of padded positions changed the logits (pad_idx="
                               f"{pad_idx}, {mode} mode): " + _spy_message(info))
 

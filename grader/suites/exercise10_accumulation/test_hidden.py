@@ -3,7 +3,7 @@
 import torch
 import torch.nn.functional as F
 
-from grader.checks import Mistake, check, close, expect
+from grader.checks import FLOAT32_SMALL, Mistake, check, close, expect
 from grader.suites.common import diagnose_steps, linear_loss_and_grads, value_of
 from grader.suites.exercise10_accumulation.probes import (
     ONLINE_D, classification_examples, micro_batches, regression_examples)
@@ -35,7 +35,7 @@ def _empty(grads) -> bool:
 
 
 def _same(a, b) -> bool:
-    return close(a, b, rtol=1e-4, atol=1e-6)
+    return close(a, b, tol=FLOAT32_SMALL)
 
 
 def _scaled(grads, factor):

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 import torch
 
-from grader.checks import Mistake, check, close, expect
+from grader.checks import SAME_OPS, Mistake, check, close, expect
 from grader.suites.common import check_devices
 from grader.suites.exercise11_checkpoint.probes import NAME, SAVED_AT
 from grader.worker.wire import load_untrusted
@@ -54,7 +54,7 @@ def _tensors(obj, found: list, depth: int = 0) -> list:
 
 
 def _same(a, b) -> bool:
-    return close(a, b, rtol=1e-5, atol=1e-6)
+    return close(a, b, tol=SAME_OPS)
 
 
 def _same_state(a: dict, b: dict) -> bool:

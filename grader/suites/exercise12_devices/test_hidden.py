@@ -2,7 +2,7 @@
 
 import torch
 
-from grader.checks import Mistake, check, close, expect
+from grader.checks import FLOAT32_SMALL, Mistake, check, close, expect
 from grader.suites.common import VALUE_READS, check_devices, diagnose_steps
 from grader.suites.exercise12_devices.probes import loss_of, step_batches
 
@@ -140,7 +140,7 @@ def _loss_and_grads(params, inputs, targets):
 
 
 def _same(a, b) -> bool:
-    return close(a, b, rtol=1e-4, atol=1e-6)
+    return close(a, b, tol=FLOAT32_SMALL)
 
 
 # ---- api ----

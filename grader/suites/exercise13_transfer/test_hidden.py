@@ -1,8 +1,10 @@
 """Hidden checks for exercise13_transfer."""
 
-from grader.checks import Mistake, check, close, expect
+from grader.checks import Mistake, Tolerance, check, close, expect
 
 MOMENTUM = 0.9
+# a hyperparameter read back from the optimizer's param_groups: equal up to float rounding
+READ_BACK = Tolerance(rtol=1e-6, atol=0.0)
 
 
 # ---------------------------------------------------------------- helpers (trusted side)
@@ -191,10 +193,10 @@ def test_make_optimizer_settings(student):
                "torch.optim.SGD with momentum 0.9")
         for group in got["groups"]:
             v = {k: _value(group[k]) for k in ("lr", "momentum", "weight_decay", "dampening", "nesterov", "maximize")}
-            expect(v["lr"] is not None and close(float(v["lr"]), lr, rtol=1e-6, atol=0),
+            expect(v["lr"] is not None and close(float(v["lr"]), lr, tol=READ_BACK),
                    f"make_optimizer(model, {lr}) made an optimizer with lr={v['lr']}: use the lr it is given")
             momentum = v["momentum"]
-            expect(momentum is not None and close(float(momentum), MOMENTUM, rtol=1e-6, atol=0),
+            expect(momentum is not None and close(float(momentum), MOMENTUM, tol=READ_BACK),
                    "the optimizer has no momentum (momentum=0): pass momentum=0.9 to torch.optim.SGD"
                    if not momentum else f"the optimizer has momentum={momentum}, expected 0.9")
             expect(not v["weight_decay"], f"the optimizer has weight_decay={v['weight_decay']}: the README "

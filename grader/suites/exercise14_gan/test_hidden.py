@@ -3,7 +3,7 @@
 import torch
 import torch.nn.functional as F
 
-from grader.checks import Mistake, check, close, expect
+from grader.checks import FLOAT32_SMALL, Mistake, check, close, expect
 from grader.suites.common import check_devices, mixed_devices
 from grader.suites.exercise14_gan.probes import (D_JUNK, G_JUNK, UNEVEN, batches, junk, make_D,
                                                  make_G)
@@ -74,7 +74,7 @@ def _empty(grads) -> bool:
 
 
 def _same(a, b) -> bool:
-    return close(a, b, rtol=1e-4, atol=1e-6)
+    return close(a, b, tol=FLOAT32_SMALL)
 
 
 def _near(a: float, b: float) -> bool:

@@ -12,7 +12,7 @@ import math
 
 import torch
 
-from grader.checks import Mistake, check, close, expect
+from grader.checks import FLOAT32_SMALL, ROUNDING, SAME_OPS, Mistake, check, close, expect
 from grader.suites.common import expect_device_runs, tensor_of, value_of
 from grader.suites.exercise15_autoencoder.probes import (
     CONFIGS, CORRUPT_STD, LEARN_STEPS, NOISE_STD, corrupt_input, denoise_batch, spy_reconstruct)
@@ -25,7 +25,7 @@ def _shape(shape) -> str:
 
 
 def _same(a, b) -> bool:
-    return close(a, b, rtol=1e-4, atol=1e-6)
+    return close(a, b, tol=FLOAT32_SMALL)
 
 
 def _near(value: float, target: float, rel: float = 1e-4) -> bool:
@@ -159,7 +159,7 @@ def test_forward_is_decode_of_encode(student):
     in_dim = CONFIGS[0][0]
     forward = _described(got["forward"], "forward(x)", [5, in_dim], dtype=None)
     composed = _described(got["composed"], "decode(encode(x))", [5, in_dim], dtype=None)
-    if not close(forward, composed, rtol=1e-5, atol=1e-6):
+    if not close(forward, composed, tol=SAME_OPS):
         diff = (forward.double() - composed.double()).abs().max().item()
         raise Mistake(f"forward(x) differs from decode(encode(x)) (by up to {diff:.3g}, in eval mode): forward "
                       "must be exactly the encoder followed by the decoder, return self.decode(self.encode(x)), "
@@ -223,7 +223,7 @@ def test_corrupt_noise(student):
         if message:
             raise Mistake(message)
     zero = tensor_of(got["zero"]["result"], "corrupt(x, 0.0, generator)", shape=base.shape, dtype=None)
-    expect(close(zero, base, rtol=0, atol=1e-6), "corrupt(x, 0.0, generator) differs from x: with noise_std=0 "
+    expect(close(zero, base, tol=ROUNDING), "corrupt(x, 0.0, generator) differs from x: with noise_std=0 "
            "the noise vanishes and x's values come back")
 
 

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DistributedSampler
 
-from grader.checks import Mistake, check, close, expect
+from grader.checks import LOOSE, Mistake, check, close, expect
 from grader.suites.exercise17_ddp.probes import (EPOCHS, LR, N, SHARD_EPOCH0, SHARD_LATER, WORLD, D,
                                                  ddp_data)
 
@@ -216,7 +216,7 @@ def test_ddp_gradients(student):
                 raise Mistake("the gradients are half the average over the ranks: DDP already averages them, so "
                               "do not divide the loss (or the gradients) by world_size")
             size = len(used[rank][epoch])
-            if close(grads, [g * size for g in want], rtol=1e-3):
+            if close(grads, [g * size for g in want], tol=LOOSE):
                 raise Mistake("the gradients are those of the sum of squared errors: use the mean (nn.MSELoss())")
             raise Mistake(f"in epoch {epoch}, rank {rank}'s gradients at optimizer.step() are not the average over "
                           "the ranks of the MSE gradients on each shard: loss = nn.MSELoss()(model(X[idx]), "

@@ -4,7 +4,7 @@ import re
 
 import torch
 
-from grader.checks import Mistake, check, close, expect
+from grader.checks import FLOAT32, Mistake, check, close, expect
 from grader.suites.common import tensor_of
 from grader.suites.exercise18_export.probes import BATCH, GONE, OUT
 
@@ -19,7 +19,7 @@ def _run(student, start_training):
 
 
 def _same(a, b) -> bool:
-    return close(a, b, rtol=1e-4, atol=1e-5)
+    return close(a, b, tol=FLOAT32)
 
 
 def _tidy(error: str) -> str:

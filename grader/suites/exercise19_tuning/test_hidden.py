@@ -12,8 +12,11 @@ from collections import Counter
 
 import torch
 
-from grader.checks import Mistake, check, close, expect
+from grader.checks import FLOAT32_SMALL, Mistake, Tolerance, check, close, expect
 from grader.suites.common import diagnose_steps, linear_loss_and_grads, mixed_devices, value_of
+
+# the gradient 2·weight·p of an L2 penalty with a small weight: entries far below FLOAT32's atol
+PENALTY_GRAD = Tolerance(rtol=1e-4, atol=1e-7)
 
 
 def _devices(student):
@@ -141,10 +144,10 @@ def test_l2_gradients(student):
                 if got is None or not got.any():
                     raise Mistake(f"no gradient of the penalty reached {name} (on {where}): every parameter "
                                   "whose name ends in \"weight\" is decayed")
-                if close(got, 2 * want, rtol=1e-4, atol=1e-7):
+                if close(got, 2 * want, tol=PENALTY_GRAD):
                     raise Mistake(f"the gradient of {name} is twice 2·weight·p (on {where}): the shared weight "
                                   "was counted twice; use model.named_parameters(), which yields it once")
-                if not close(got, want, rtol=1e-4, atol=1e-7):
+                if not close(got, want, tol=PENALTY_GRAD):
                     raise Mistake(f"the gradient of the penalty with respect to {name} is not 2·weight·{name} "
                                   f"(on {where})")
             elif got is not None and got.any():
@@ -331,7 +334,7 @@ def test_dropout_gradients(student):
     expect(got["error"] is None, f"backward through Dropout's output raised {got['error']}")
     expect(got["grad"] is not None, "no gradient reached Dropout's input")
     x, y, grad = got["x"], got["y"], got["grad"]
-    if close(grad, y / x, rtol=1e-4, atol=1e-6):
+    if close(grad, y / x, tol=FLOAT32_SMALL):
         return
     if not torch.equal(grad != 0, y != 0):
         raise Mistake("the gradient flows through other elements than the forward kept: apply one mask, drawn once "
