@@ -460,14 +460,13 @@ def _with_solutions(exercise_ids) -> list[catalog.Exercise]:
               help="Exercises built at once [default: the number of CPUs].")
 def references_build_cmd(exercise_ids, jobs):
     """Record the reference packs (grader/packs/) from the solutions; run in the checkout."""
-    from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
     chosen = _with_solutions(exercise_ids)
     jobs = min(jobs or os.cpu_count() or 1, len(chosen))
     failed = False
-    with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
-        for ex_id, line in pool.map(_build_one, [ex.id for ex in chosen]):
+    with get_context("spawn").Pool(jobs) as pool:  # leaving the block (Ctrl-C too) terminates it
+        for ex_id, line in pool.imap(_build_one, [ex.id for ex in chosen]):
             failed |= line.startswith("FAILED")
             click.echo(f"{ex_id:<28} {line}")
     sys.exit(GRADER_FAULT if failed else 0)
