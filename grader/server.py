@@ -38,7 +38,8 @@ log = logging.getLogger(__name__)
 IDLE_SECONDS = 900.0
 MAX_REQUESTS = 500  # then a fresh server, so nothing accumulates for days
 ANSWER_SECONDS = 300.0
-SETTINGS = ("GRADER_SOLUTIONS", "GRADER_CACHE_DIR", "GRADER_SANDBOX")
+SETTINGS = ("GRADER_SOLUTIONS", "GRADER_CACHE_DIR", "GRADER_SANDBOX", "GRADER_REFERENCES",
+            "GRADER_COURSE")  # what changes a grading: a server started under others is not asked
 
 
 def enabled() -> bool:
@@ -68,7 +69,7 @@ def fingerprint() -> str:
 
     h = hashlib.sha256(f"{grader.__version__}\0{sys.executable}".encode())
     for name in SETTINGS:
-        h.update(f"\0{name}={os.environ.get(name, '')}".encode())
+        h.update(f"\0{name}={settings.raw(name)}".encode())
     roots = [PACKAGE_DIR, *{ex.solution_path.parent.parent for ex in exercises()}]
     for root in roots:
         for path in sorted(root.rglob("*")):
@@ -116,7 +117,9 @@ def start(exercise: Exercise) -> None:
     path = socket_path()
     if path is None:
         return
-    logged = settings.choice("GRADER_LOG", settings.LOG_LEVELS, "off") != "off"
+    from grader import logs
+
+    logged = logs.level() != "off"
     with open(path.with_suffix(".log"), "a") if logged else contextlib.nullcontext() as log_file:
         subprocess.Popen([sys.executable, "-m", "grader.server", str(path), "--preload", exercise.id],
                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,

@@ -127,3 +127,14 @@ def test_watch_rounds_go_through_the_warm_server_which_names_each_probe(runtime)
         assert second.duration_s < 5  # warm: no torch start-up (well under 1 s when idle)
     finally:
         proc.kill()
+
+
+def test_a_salted_run_is_graded_here_without_a_server(runtime, monkeypatch):
+    """A warm server grades with the salt it started under: a salted run never asks one
+    (nor leaves one behind for its one-off salt)."""
+    monkeypatch.setenv("GRADER_SALT", "7919")
+    monkeypatch.setenv("GRADER_REFERENCES", "live")
+    card = _grade_cli(EX.solution_path)
+    assert card["score"] == card["max_score"] > 0
+    time.sleep(1)
+    assert not list(runtime.rglob("*.sock")) and not list(runtime.rglob("*.lock"))

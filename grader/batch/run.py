@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from grader import settings
 from grader.batch.discover import BatchError, discover
 from grader.batch.plan import PLAN_FILE, Plan, Task, parse_shard, plan, read_plan
 from grader.batch.pool import grade_tasks
@@ -80,7 +81,7 @@ def run_batch(submissions: Path, out: Path, *, exercises: list[str] | None = Non
         result = BatchResult(out, len(tasks), 0, len(tasks) - len(todo), students=len(mine))
         bar = (progress or make_progress)(len(tasks), len(tasks) - len(todo))
         log.info("%d students, %d tasks in this run (%d already done), %d grading processes, salt %s",
-                 len(mine), len(tasks), len(tasks) - len(todo), jobs, os.environ.get("GRADER_SALT", "0"))
+                 len(mine), len(tasks), len(tasks) - len(todo), jobs, settings.raw("GRADER_SALT") or "0")
 
         def done(task: Task, card: Scorecard) -> None:
             write_card(out, task.student, card)
