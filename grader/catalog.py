@@ -31,7 +31,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-SUITES_DIR = PACKAGE_DIR / "suites"  # the built-in course's suites (and the shared common.py)
+SUITES_DIR = PACKAGE_DIR / "suites"  # the built-in course's suites (and the helpers they share)
 PROJECT_ROOT = PACKAGE_DIR.parent
 COURSE_FILE = "course.toml"
 ENTRY_POINTS = "pytorch_grader.courses"
@@ -142,6 +142,13 @@ def _suite_meta(folder: Path, course: Course):
             raise CourseError(f"the suite {folder} cannot be loaded: {type(exc).__name__}: {exc}") from None
         sys.modules[name] = module
     return sys.modules[name]
+
+
+@cache
+def probes_module(exercise: Exercise):
+    """The exercise's probes module as the trusted side imports it (grader code, never the
+    submission's): where the checks find what each probe declares it returns."""
+    return importlib.import_module(_suite_meta(exercise.suite_dir, exercise.course).__name__ + ".probes")
 
 
 @cache

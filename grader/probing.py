@@ -1,6 +1,6 @@
 """What hidden checks call: `student.run(probe, **kwargs)` runs the suite's probe on the
-submission in a fresh worker and returns plain data, memoised per grading
-(`reference.run` is in references.py)."""
+submission in a fresh worker and returns its data as the type the probe declares (see
+typed.py), memoised per grading (`reference.run` is in references.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from pathlib import Path
 
 from grader import api as api_contract
 from grader import settings
-from grader.catalog import Exercise
-from grader.checks import Mistake, ProbeError
+from grader import typed
+from grader.catalog import Exercise, probes_module
+from grader.checks import GraderError, Mistake, ProbeError
 from grader.worker import salting
 from grader.worker.client import Outcome, Zygote
 from grader.worker.limits import Limits
@@ -21,6 +22,19 @@ def probe_request(exercise: Exercise, module_path: Path, probe: str, kwargs: dic
     return {"module_path": str(module_path), "module_name": exercise.module,
             "probe_path": str(exercise.probes_path), "probe": probe, "kwargs": kwargs,
             "salt": salting.current()}
+
+
+def typed_result(exercise: Exercise, probe: str, data, whose: str):
+    """`whose` result of `probe` (plain data, memoised so) as the type the probe declares; data
+    of another shape is a grader fault: the probe broke, or code in the worker changed it."""
+    function = getattr(probes_module(exercise), probe, None) if not probe.startswith("__") else None
+    if function is None:
+        return data
+    try:
+        return typed.rebuild(typed.declared(function), data, probe)
+    except typed.ShapeError as exc:
+        raise GraderError(f"probe {probe} on {whose} returned data of another shape than it "
+                          f"declares: {exc}") from None
 
 
 def call_key(probe: str, kwargs: dict) -> str:
@@ -94,7 +108,7 @@ class SubmissionRunner:
         if not outcome.ok:
             output = "\n".join(part for part in (outcome.output, outcome.detail) if part)
             raise ProbeError(outcome.status, outcome.message, output)
-        return outcome.data
+        return typed_result(self.exercise, probe, outcome.data, "the submission")
 
     def expect_api(self, *names: str) -> None:
         """Every API entry (or those named) exists with the README's signature."""

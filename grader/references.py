@@ -27,7 +27,7 @@ from grader import settings
 from grader.catalog import SUITES_DIR, Exercise
 from grader.checks import GraderError
 from grader.files import write_atomic
-from grader.probing import cache_dir, call_key, probe_request
+from grader.probing import cache_dir, call_key, probe_request, typed_result
 from grader.worker import salting
 from grader.worker.client import Zygote
 from grader.worker.limits import Limits
@@ -44,7 +44,7 @@ def _digest(paths: list[Path]) -> str:
 
 def suite_fingerprint(exercise: Exercise) -> str:
     """Changes whenever the hidden suite (or the helpers every suite shares) does."""
-    return _digest([SUITES_DIR / "common.py", *sorted(exercise.suite_dir.glob("*.py"))])
+    return _digest([*sorted(SUITES_DIR.glob("*.py")), *sorted(exercise.suite_dir.glob("*.py"))])
 
 
 def solution_fingerprint(exercise: Exercise) -> str:
@@ -118,7 +118,8 @@ class ReferenceRunner:
         self._live_digest: str | None = None
 
     def run(self, probe: str, **kwargs):
-        """The reference's result of `probe(**kwargs)`: live or from the pack, memoised."""
+        """The reference's result of `probe(**kwargs)`: live or from the pack, memoised as plain
+        data (what a pack records), returned as the type the probe declares."""
         key = call_key(probe, kwargs)
         if key not in self._memo:
             chosen = self.source or configured_source()
@@ -130,7 +131,7 @@ class ReferenceRunner:
             self._memo[key] = self._live(probe, kwargs, key) if chosen == "live" else self._packed(key)
             if self.record is not None:
                 self.record[key] = self._memo[key]
-        return self._memo[key]
+        return typed_result(self.exercise, probe, self._memo[key], "the reference")
 
     def _packed(self, key: str):
         pack = load_pack(self.exercise)

@@ -5,14 +5,15 @@ import pytest
 import torch
 from torch import nn
 
-from grader.suites.common import attempt, autograd_facts, graph_mistake, meta_values, mixed_devices, run_on
+from grader.suites.worker_side import DeviceRun, attempt, autograd_facts, meta_values, run_on
+from grader.suites.trusted_side import graph_mistake, mixed_devices
 
 
 def test_a_graph_built_then_detached_is_seen_in_the_forward():
     model = nn.Linear(3, 2)
     x = torch.randn(4, 3)
     built = autograd_facts(model(x))
-    assert built["graph"] and built["grad_enabled"]
+    assert built.graph and built.grad_enabled
     message = graph_mistake([built], "predict", returned_graph=False)
     assert "detached the result only afterwards" in message and "torch.no_grad()" in message
     for mode in (torch.no_grad(), torch.inference_mode()):
@@ -42,7 +43,7 @@ def test_an_error_is_a_device_mistake_only_when_two_devices_met():
     assert error and not mixed_devices(error)
     _, error = attempt(lambda: torch.ones(2, 3) @ torch.ones(2, 3))
     assert error and not mixed_devices(error)
-    assert run_on(lambda: (torch.ones(2, device="meta") * 2, None), "meta") == {"error": None, "device": "meta"}
+    assert run_on(lambda: (torch.ones(2, device="meta") * 2, None), "meta") == DeviceRun(error=None, device="meta")
 
 
 def test_an_unfinished_stub_is_not_a_finding():

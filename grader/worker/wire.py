@@ -7,6 +7,7 @@ plain JSON; the payload is ``torch.save`` bytes that the trusted side reads with
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import struct
@@ -24,7 +25,8 @@ class WireError(ValueError):
 
 
 def to_plain(obj, depth: int = 0):
-    """Copy ``obj`` into plain data: tensors, scalars, str, None, lists, tuples, str-keyed dicts."""
+    """Copy ``obj`` into plain data: tensors, scalars, str, None, lists, tuples, str-keyed dicts;
+    a dataclass instance (a probe's typed result) becomes the dict of its fields."""
     import torch
 
     if depth > 20:
@@ -39,6 +41,8 @@ def to_plain(obj, depth: int = 0):
         return str(obj)
     if type(obj) in (list, tuple):
         return type(obj)(to_plain(x, depth + 1) for x in obj)
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: to_plain(getattr(obj, f.name), depth + 1) for f in dataclasses.fields(obj)}
     if type(obj) is dict:
         out = {}
         for k, v in obj.items():

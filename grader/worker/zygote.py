@@ -31,6 +31,7 @@ def _load_probes(req: dict, cache: dict):
     if key not in cache:
         module = types.ModuleType("grader_probes_" + key[:12])
         module.__file__ = req["probe_path"]
+        sys.modules[module.__name__] = module  # where dataclasses look up the module's names
         exec(compile(req["probe_source"], req["probe_path"], "exec"), module.__dict__)
         if callable(getattr(module, "warm", None)):
             module.warm()  # e.g. pay torch._dynamo's import (first optimizer) once, not per fork

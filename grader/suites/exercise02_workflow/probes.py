@@ -8,8 +8,8 @@ import os
 import torch
 from torch import nn
 
-from grader.suites.common import autograd_facts, describe
-from grader.suites.common import warm_optimizers as warm  # noqa: F401  (called by the zygote)
+from grader.suites.worker_side import autograd_facts, describe
+from grader.suites.worker_side import warm_optimizers as warm  # noqa: F401  (called by the zygote)
 
 
 

@@ -7,14 +7,17 @@ data builders at the top are also imported by the trusted checks (they are the g
 own code), so the checks can recompute true losses and gradients themselves.
 """
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
-from torch import nn
+from torch import Tensor, nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from grader.suites.common import RecordingSGD, autograd_facts, attempt, number
-from grader.suites.common import cuda_available  # noqa: F401  (a probe)
-from grader.suites.common import warm_meta_values, warm_optimizers
+from grader.suites.worker_side import (AutogradFacts, Number, RecordingSGD, StepRecord, attempt, autograd_facts,
+                                       number)
+from grader.suites.worker_side import cuda_available  # noqa: F401  (a probe)
+from grader.suites.worker_side import warm_meta_values, warm_optimizers
 
 D, C = 5, 3          # train_step / train_epoch task: 5 features, 3 classes
 EVAL_D, EVAL_C = 5, 4  # evaluate task: 4 classes, batches of 4, 4 and 1 (argmax(dim=0) still broadcasts)
@@ -62,6 +65,71 @@ def blobs():
     return X[perm], y[perm]
 
 
+# ---- what the probes return ----
+
+@dataclass
+class StepCall:
+    """One train_step call: its loss, the parameters around it, the .grad seen at each step()."""
+    loss: Number
+    params_before: list[Tensor]
+    params_after: list[Tensor]
+    steps: list[list[Tensor | None]]
+    grads_after: list[Tensor | None]
+
+
+@dataclass
+class StepTrace:
+    calls: list[StepCall]
+
+
+@dataclass
+class Forward:
+    """One forward pass the spy model saw."""
+    params: list[Tensor]
+    training: bool
+    size: int
+
+
+@dataclass
+class EpochTrace:
+    result: Number
+    params_after: list[Tensor]
+    forwards: list[Forward]
+    losses: list[float | None]  # loss_fn's value at each call
+    loss_sizes: list[int]
+    steps: list[StepRecord]  # .batch: the forward pass each step followed
+
+
+@dataclass
+class DevicesSeen:
+    """Where the spies saw the inputs, outputs and targets; the error raised; steps taken."""
+    inputs: list[str]
+    outputs: list[str]
+    targets: list[str]
+    error: str | None
+    steps: int | None
+
+
+@dataclass
+class EvalTrace:
+    type: str  # what evaluate returned
+    length: int | None
+    loss: Number | None
+    accuracy: Number | None
+    logits: Tensor  # the model's outputs on the whole set, for naming wrong formulas
+    targets: Tensor
+    batch_size: int
+    training: list[bool]  # the model's mode at each forward
+    facts: list[AutogradFacts]  # at each forward and loss_fn call
+
+
+@dataclass
+class Learning:
+    losses: list[Number]  # train_epoch's, per epoch
+    accuracy: float
+    final_loss: float
+
+
 # ---- spies ----
 
 class SpyNet(nn.Module):
@@ -81,7 +149,7 @@ class SpyNet(nn.Module):
         self.seen.append(record)
         # follow the model's device, so one unmoved tensor does not hide the next mistake
         out = self.linear(x.to(self.linear.weight.device))
-        record.update(autograd_facts(out))
+        record["facts"] = autograd_facts(out)
         return out
 
 
@@ -95,7 +163,7 @@ class SpyLoss(nn.Module):
     def forward(self, out, target):
         record = {"out_device": str(out.device), "target_device": str(target.device), "size": len(target)}
         loss = F.cross_entropy(out, target.to(out.device))
-        record.update(autograd_facts(loss))
+        record["facts"] = autograd_facts(loss)
         if not loss.is_meta:
             record["value"] = float(loss.detach().to("cpu"))
         self.seen.append(record)
@@ -118,7 +186,7 @@ def _loader(X, y, batch_size):
 
 # ---- probes ----
 
-def train_step_trace(mod):
+def train_step_trace(mod) -> StepTrace:
     """train_step on 4 batches in a row: gradients at each step(), params before/after, loss."""
     torch.manual_seed(0)
     model = nn.Linear(D, C)
@@ -129,13 +197,12 @@ def train_step_trace(mod):
         before = _params(model)
         start = len(optimizer.records)
         result = mod.train_step(model, (x, y), loss_fn, optimizer)
-        calls.append({"loss": number(result), "params_before": before, "params_after": _params(model),
-                      "steps": [r["grads"] for r in optimizer.records[start:]],
-                      "grads_after": _grads(model)})
-    return {"calls": calls}
+        calls.append(StepCall(loss=number(result), params_before=before, params_after=_params(model),
+                              steps=[r.grads for r in optimizer.records[start:]], grads_after=_grads(model)))
+    return StepTrace(calls)
 
 
-def train_epoch_trace(mod):
+def train_epoch_trace(mod) -> EpochTrace:
     """One epoch on a model handed over in eval mode; everything the spies saw."""
     X, y, bs = epoch_data()
     model = SpyNet(D, C, seed=1, keep_params=True)
@@ -143,22 +210,18 @@ def train_epoch_trace(mod):
     optimizer = RecordingSGD(model.parameters(), lr=LR, batch_of=lambda: len(model.seen) - 1)
     loss_fn = SpyLoss()
     result = mod.train_epoch(model, _loader(X, y, bs), loss_fn, optimizer)
-    return {"result": number(result), "params_after": _params(model),
-            "forwards": [{"params": r["params"], "training": r["training"], "size": r["size"]}
-                         for r in model.seen],
-            "losses": [r.get("value") for r in loss_fn.seen],
-            "loss_sizes": [r["size"] for r in loss_fn.seen],
-            "steps": optimizer.records}
+    return EpochTrace(result=number(result), params_after=_params(model),
+                      forwards=[Forward(r["params"], r["training"], r["size"]) for r in model.seen],
+                      losses=[r.get("value") for r in loss_fn.seen], loss_sizes=[r["size"] for r in loss_fn.seen],
+                      steps=optimizer.records)
 
 
-def _devices_seen(model, loss_fn, error, steps=None):
-    return {"inputs": [r["device"] for r in model.seen],
-            "outputs": [r["out_device"] for r in loss_fn.seen],
-            "targets": [r["target_device"] for r in loss_fn.seen],
-            "error": error, "steps": steps}
+def _devices_seen(model, loss_fn, error, steps=None) -> DevicesSeen:
+    return DevicesSeen(inputs=[r["device"] for r in model.seen], outputs=[r["out_device"] for r in loss_fn.seen],
+                       targets=[r["target_device"] for r in loss_fn.seen], error=error, steps=steps)
 
 
-def train_epoch_device(mod, device):
+def train_epoch_device(mod, device) -> DevicesSeen:
     """train_epoch with the model on `device`; an error is data (on meta, values read are ones)."""
     X, y, bs = epoch_data()
     model = SpyNet(D, C, seed=1).to(device)
@@ -168,7 +231,7 @@ def train_epoch_device(mod, device):
     return _devices_seen(model, loss_fn, error, len(optimizer.records))
 
 
-def train_step_device(mod, device):
+def train_step_device(mod, device) -> DevicesSeen:
     """train_step with the model and the batches on `device`; an error is data."""
     model = SpyNet(D, C, seed=1).to(device)
     optimizer = RecordingSGD(model.parameters(), lr=LR)
@@ -178,7 +241,7 @@ def train_step_device(mod, device):
     return _devices_seen(model, loss_fn, error, len(optimizer.records))
 
 
-def evaluate_trace(mod):
+def evaluate_trace(mod) -> EvalTrace:
     """evaluate on a model handed over in train mode; the logits let checks name wrong formulas."""
     X, y, bs = eval_data()
     model = SpyNet(EVAL_D, EVAL_C, seed=2)
@@ -189,14 +252,14 @@ def evaluate_trace(mod):
     loss_fn = SpyLoss()
     result = mod.evaluate(model, _loader(X, y, bs), loss_fn)
     pair = isinstance(result, (tuple, list)) and len(result) == 2
-    return {"type": type(result).__name__, "length": len(result) if isinstance(result, (tuple, list)) else None,
-            "loss": number(result[0]) if pair else None, "accuracy": number(result[1]) if pair else None,
-            "logits": logits, "targets": y, "batch_size": bs,
-            "training": [r["training"] for r in model.seen],
-            "facts": [{k: r[k] for k in ("graph", "grad_enabled", "inference_mode")} for r in model.seen + loss_fn.seen]}
+    return EvalTrace(type=type(result).__name__,
+                     length=len(result) if isinstance(result, (tuple, list)) else None,
+                     loss=number(result[0]) if pair else None, accuracy=number(result[1]) if pair else None,
+                     logits=logits, targets=y, batch_size=bs, training=[r["training"] for r in model.seen],
+                     facts=[r["facts"] for r in model.seen + loss_fn.seen])
 
 
-def evaluate_device(mod, device):
+def evaluate_device(mod, device) -> DevicesSeen:
     X, y, bs = eval_data()
     model = SpyNet(EVAL_D, EVAL_C, seed=2).to(device)
     loss_fn = SpyLoss()
@@ -204,7 +267,7 @@ def evaluate_device(mod, device):
     return _devices_seen(model, loss_fn, error)
 
 
-def learn(mod, epochs=6):
+def learn(mod, epochs=6) -> Learning:
     """A few epochs on three Gaussian blobs; the epoch losses and the final accuracy."""
     X, y = blobs()
     torch.manual_seed(0)
@@ -216,4 +279,4 @@ def learn(mod, epochs=6):
     with torch.no_grad():
         accuracy = (model(X).argmax(1) == y).float().mean().item()
         final = F.cross_entropy(model(X), y).item()
-    return {"losses": losses, "accuracy": accuracy, "final_loss": final}
+    return Learning(losses=losses, accuracy=accuracy, final_loss=final)

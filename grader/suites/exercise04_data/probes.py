@@ -3,7 +3,7 @@
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from grader.suites.common import describe
+from grader.suites.worker_side import describe
 
 
 def dataset_data():

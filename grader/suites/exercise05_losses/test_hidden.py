@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 
 from grader.checks import FLOAT32, FLOAT32_SMALL, Mistake, Tolerance, check, close, expect, expect_close
-from grader.suites.common import expect_device_runs, tensor_of
+from grader.suites.trusted_side import expect_device_runs, tensor_of
 
 DELTAS = (0.5, 1.0, 2.0)
 HUBER = [[d, None] for d in DELTAS] + [[1.0, [4, 6]]]  # [delta, shape]: one probe run for all

@@ -4,8 +4,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from grader.suites.common import autograd_facts, attempt, describe, warm_meta_values
-from grader.suites.common import cuda_available  # noqa: F401  (a probe)
+from grader.suites.worker_side import autograd_facts, attempt, describe, warm_meta_values
+from grader.suites.worker_side import cuda_available  # noqa: F401  (a probe)
 
 N_SAMPLES, N_FEATURES, N_CLASSES = 9, 5, 4
 LOADER_ORDER = [7, 2, 0, 4, 8, 1, 6, 3, 5]  # not the dataset's order

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from grader.checks import EXACT, FLOAT32_LAYERS, FLOAT64, Mistake, check, close, expect
-from grader.suites.common import tensor_of
+from grader.suites.trusted_side import tensor_of
 
 STATS = ("running_mean", "running_var")
 

@@ -3,8 +3,8 @@
 import torch
 from torch import nn
 
-from grader.suites.common import describe, run_on, warm_meta_values
-from grader.suites.common import cuda_available  # noqa: F401  (a probe)
+from grader.suites.worker_side import describe, run_on, warm_meta_values
+from grader.suites.worker_side import cuda_available  # noqa: F401  (a probe)
 
 VOCAB, D_MODEL, N_HEADS, CLASSES = 11, 8, 2, 3
 # float32 softmax rows sum to 1 within this (rtol is torch.allclose's default; probes do not import checks)

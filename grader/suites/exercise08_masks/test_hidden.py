@@ -3,7 +3,7 @@
 import torch
 
 from grader.checks import FLOAT32_LAYERS, Mistake, check, close, expect, expect_close
-from grader.suites.common import expect_device_runs, tensor_of
+from grader.suites.trusted_side import expect_device_runs, tensor_of
 
 PAD_CASES = [([3, 1, 4], None), ([2, 5, 5, 1], None), ([4], None), ([2, 3, 1], 6), ([1, 4], 4)]
 

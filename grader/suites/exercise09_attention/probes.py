@@ -3,8 +3,8 @@
 import torch
 from torch import nn
 
-from grader.suites.common import cuda_available  # noqa: F401  (a probe)
-from grader.suites.common import describe, run_on, warm_meta_values
+from grader.suites.worker_side import cuda_available  # noqa: F401  (a probe)
+from grader.suites.worker_side import describe, run_on, warm_meta_values
 
 # float64 finite differences of step eps against autograd (rtol is gradcheck's default; probes do not import checks)
 GRADCHECK = {"eps": 1e-6, "atol": 1e-5, "rtol": 1e-3}

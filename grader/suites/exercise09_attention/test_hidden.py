@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from grader.checks import Mistake, check, close, expect, expect_close
-from grader.suites.common import expect_device_runs, tensor_of
+from grader.suites.trusted_side import expect_device_runs, tensor_of
 from grader.suites.exercise09_attention.probes import mhsa_inputs, sdpa_inputs
 
 # ----------------------------------------------------------------- scaled dot-product attention

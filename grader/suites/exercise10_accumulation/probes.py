@@ -14,8 +14,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from grader.suites.common import RecordingSGD, number
-from grader.suites.common import warm_optimizers as warm  # noqa: F401  (called by the zygote)
+from grader.suites.worker_side import RecordingSGD, number
+from grader.suites.worker_side import warm_optimizers as warm  # noqa: F401  (called by the zygote)
 
 D, C = 4, 3        # train_accumulated: a linear classifier, 4 features, 3 classes
 MICRO = 4          # samples per micro-batch (all micro-batches have this size)

@@ -19,9 +19,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from grader.suites.common import cuda_available  # noqa: F401  (a probe)
-from grader.suites.common import describe
-from grader.suites.common import warm_optimizers as warm  # noqa: F401  (called by the zygote)
+from grader.suites.worker_side import cuda_available  # noqa: F401  (a probe)
+from grader.suites.worker_side import describe
+from grader.suites.worker_side import warm_optimizers as warm  # noqa: F401  (called by the zygote)
 from grader.worker.child import describe_exception
 
 FOLDER = "run"

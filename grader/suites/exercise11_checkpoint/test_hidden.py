@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import torch
 
 from grader.checks import SAME_OPS, Mistake, check, close, expect
-from grader.suites.common import check_devices
+from grader.suites.trusted_side import check_devices
 from grader.suites.exercise11_checkpoint.probes import NAME, SAVED_AT
 from grader.worker.wire import load_untrusted
 

@@ -19,9 +19,9 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 from torch.utils._pytree import tree_flatten
 
-from grader.suites.common import cuda_available  # noqa: F401  (a probe)
-from grader.suites.common import describe
-from grader.suites.common import warm_optimizers as warm  # noqa: F401  (called by the zygote)
+from grader.suites.worker_side import cuda_available  # noqa: F401  (a probe)
+from grader.suites.worker_side import describe
+from grader.suites.worker_side import warm_optimizers as warm  # noqa: F401  (called by the zygote)
 from grader.worker.child import error_line
 
 D, E, C = 4, 2, 3   # train_step task: 4 features (+ 2 extra inputs), 3 classes

@@ -3,7 +3,8 @@
 import torch
 
 from grader.checks import FLOAT32_SMALL, Mistake, check, close, expect
-from grader.suites.common import VALUE_READS, check_devices, diagnose_steps
+from grader.suites.worker_side import VALUE_READS
+from grader.suites.trusted_side import check_devices, diagnose_steps
 from grader.suites.exercise12_devices.probes import loss_of, step_batches
 
 # ---- trusted helpers: pick_device ----

@@ -13,8 +13,8 @@ own code), so the checks can recompute the true losses and gradients themselves.
 import torch
 from torch import nn
 
-from grader.suites.common import cuda_available  # noqa: F401  (a probe)
-from grader.suites.common import RecordingSGD, attempt, describe, warm_meta_values, warm_optimizers
+from grader.suites.worker_side import cuda_available  # noqa: F401  (a probe)
+from grader.suites.worker_side import RecordingSGD, attempt, describe, warm_meta_values, warm_optimizers
 
 Z, X, H = 3, 2, 6   # latent size, sample size, hidden width of both tiny MLPs
 N = 5               # batch size of real samples and of z in the traces

@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 
 from grader.checks import FLOAT32_SMALL, Mistake, check, close, expect
-from grader.suites.common import check_devices, mixed_devices
+from grader.suites.trusted_side import check_devices, mixed_devices
 from grader.suites.exercise14_gan.probes import (D_JUNK, G_JUNK, UNEVEN, batches, junk, make_D,
                                                  make_G)
 

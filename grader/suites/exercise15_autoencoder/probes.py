@@ -15,8 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from grader.suites.common import RecordingSGD, attempt, describe, number, run_on, warm_meta_values, warm_optimizers
-from grader.suites.common import cuda_available  # noqa: F401  (a probe)
+from grader.suites.worker_side import (RecordingSGD, attempt, describe, number, run_on, warm_meta_values, warm_optimizers)
+from grader.suites.worker_side import cuda_available  # noqa: F401  (a probe)
 
 CONFIGS = ((7, 13, 3), (6, 10, 4))   # (in_dim, hidden_dim, latent_dim): all three differ
 SIZES = (1, 4, 9)                    # batch sizes for the shape checks

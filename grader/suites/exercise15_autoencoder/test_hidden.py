@@ -13,7 +13,7 @@ import math
 import torch
 
 from grader.checks import FLOAT32_SMALL, ROUNDING, SAME_OPS, Mistake, check, close, expect
-from grader.suites.common import expect_device_runs, tensor_of, value_of
+from grader.suites.trusted_side import expect_device_runs, tensor_of, value_of
 from grader.suites.exercise15_autoencoder.probes import (
     CONFIGS, CORRUPT_STD, LEARN_STEPS, NOISE_STD, corrupt_input, denoise_batch, spy_reconstruct)
 

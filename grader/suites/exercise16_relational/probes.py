@@ -10,8 +10,8 @@ import contextlib
 import torch
 from torch import nn
 
-from grader.suites.common import cuda_available  # noqa: F401  (a probe)
-from grader.suites.common import describe, meta_values, warm_meta_values, warm_optimizers
+from grader.suites.worker_side import cuda_available  # noqa: F401  (a probe)
+from grader.suites.worker_side import describe, meta_values, warm_meta_values, warm_optimizers
 
 def warm():
     """Called once in the zygote."""

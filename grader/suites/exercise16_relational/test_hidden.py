@@ -9,7 +9,7 @@ pairs and the composition f(sum g) are checked exactly whatever MLPs the student
 import torch
 
 from grader.checks import FLOAT32, Mistake, Tolerance, check, close, expect, expect_close
-from grader.suites.common import check_devices, tensor_of
+from grader.suites.trusted_side import check_devices, tensor_of
 from grader.suites.exercise16_relational.probes import (ANY_N, PAIR_CASES, RN_CONFIGS, known_g_f,
                                                           pair_inputs, rn_inputs)
 

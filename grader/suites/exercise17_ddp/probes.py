@@ -23,7 +23,7 @@ from torch import nn
 from torch.nn.modules.module import register_module_forward_pre_hook
 from torch.optim.optimizer import register_optimizer_step_pre_hook
 
-from grader.suites.common import warm_optimizers as warm  # noqa: F401  (called by the zygote)
+from grader.suites.worker_side import warm_optimizers as warm  # noqa: F401  (called by the zygote)
 from grader.worker.child import describe_exception
 
 WORLD = 2

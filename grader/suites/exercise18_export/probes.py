@@ -18,7 +18,7 @@ import zipfile
 import torch
 from torch import nn
 
-from grader.suites.common import describe
+from grader.suites.worker_side import describe
 from grader.worker.child import describe_exception
 
 FOLDER = "exports"

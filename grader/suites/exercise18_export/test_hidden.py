@@ -5,7 +5,7 @@ import re
 import torch
 
 from grader.checks import FLOAT32, Mistake, check, close, expect
-from grader.suites.common import tensor_of
+from grader.suites.trusted_side import tensor_of
 from grader.suites.exercise18_export.probes import BATCH, GONE, OUT
 
 FIX_EXPORT = ("export with exported = torch.export.export(model, (example_input,)) and save it with "

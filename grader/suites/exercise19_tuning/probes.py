@@ -15,9 +15,9 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 from torch.utils.data import DataLoader, TensorDataset
 
-from grader.suites.common import RecordingSGD, attempt, describe, number
-from grader.suites.common import cuda_available  # noqa: F401  (a probe)
-from grader.suites.common import warm_meta_values, warm_optimizers
+from grader.suites.worker_side import RecordingSGD, attempt, describe, number
+from grader.suites.worker_side import cuda_available  # noqa: F401  (a probe)
+from grader.suites.worker_side import warm_meta_values, warm_optimizers
 
 
 def warm():

@@ -13,7 +13,7 @@ from collections import Counter
 import torch
 
 from grader.checks import FLOAT32_SMALL, Mistake, Tolerance, check, close, expect
-from grader.suites.common import diagnose_steps, linear_loss_and_grads, mixed_devices, value_of
+from grader.suites.trusted_side import diagnose_steps, linear_loss_and_grads, mixed_devices, value_of
 
 # the gradient 2·weight·p of an L2 penalty with a small weight: entries far below FLOAT32's atol
 PENALTY_GRAD = Tolerance(rtol=1e-4, atol=1e-7)
