@@ -78,15 +78,24 @@ TITLE = "{title}"
 MODULE = "{module}"
 API = ["scale(x, factor)"]
 ''',
-    "suites/{id}/probes.py": '''"""Probes: run in the sandboxed worker on the submission `mod`; return plain data only
-(tensors, numbers, strings, lists and dicts of them)."""
+    "suites/{id}/probes.py": '''"""Probes: run in the sandboxed worker on the submission `mod`. Each declares what it
+returns with its return annotation, a dataclass of plain data (tensors, numbers, strings,
+lists and dicts of them); the checks get that dataclass back, its fields checked."""
+
+from dataclasses import dataclass
+from typing import Any
 
 import torch
 
 
-def scale_call(mod, factor):
+@dataclass
+class ScaleCall:
+    out: Any  # what scale returned: a tensor if right, but a check must see any mistake
+
+
+def scale_call(mod, factor) -> ScaleCall:
     x = torch.randn(3, 4, generator=torch.Generator().manual_seed(0))
-    return {{"out": mod.scale(x, factor)}}
+    return ScaleCall(out=mod.scale(x, factor))
 ''',
     "suites/{id}/test_hidden.py": '''"""Hidden checks of {id}: each a pytest function with @check; its docstring is the
 title students see; a failure raises Mistake with a message that names the mistake."""
@@ -100,7 +109,7 @@ from grader.checks import Mistake, check, expect_close
 def test_api(student):
     """scale exists with the README's signature and returns a tensor of x's shape"""
     student.expect_api()
-    out = student.run("scale_call", factor=1.0)["out"]
+    out = student.run("scale_call", factor=1.0).out
     if not isinstance(out, torch.Tensor) or out.shape != (3, 4):
         raise Mistake(f"scale(x, factor) should return a tensor of x's shape (3, 4), not "
                       f"{{getattr(out, 'shape', type(out).__name__)}}")
@@ -110,8 +119,8 @@ def test_api(student):
 def test_scale_values(student, reference):
     """scale(x, factor) returns x * factor"""
     for factor in (2.0, -0.5):
-        got = student.run("scale_call", factor=factor)["out"]
-        want = reference.run("scale_call", factor=factor)["out"]
+        got = student.run("scale_call", factor=factor).out
+        want = reference.run("scale_call", factor=factor).out
         expect_close(got, want, f"scale(x, {{factor}}) differs from x * factor")
 ''',
 }

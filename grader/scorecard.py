@@ -4,12 +4,22 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
+import sys
 from enum import Enum
+
+if sys.version_info >= (3, 11):
+    from enum import StrEnum
+else:  # pragma: no cover
+    class StrEnum(str, Enum):
+        """Python 3.11's enum.StrEnum: members are strings and print as their values."""
+
+        def __str__(self) -> str:
+            return self.value
 
 SCHEMA_VERSION = 1
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     """A check's outcome. Only `GRADER_ERROR` is the grader's fault, never the student's."""
 
     PASSED = "passed"
@@ -19,11 +29,8 @@ class Status(str, Enum):
     NOT_RUN = "not-run"  # blocked: the submission's time budget was used up
     GRADER_ERROR = "grader-error"  # a broken suite, a probe of the suite that raised, a missing reference
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class Category(str, Enum):
+class Category(StrEnum):
     """What a check looks at (the `@check` decorator's first argument)."""
 
     API = "api"
@@ -33,9 +40,6 @@ class Category(str, Enum):
     DEVICE = "device"
     CHECKPOINT = "checkpoint"
     MODES = "modes"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass

@@ -58,7 +58,7 @@ def test_audit_reports_a_missed_mistake_and_an_unguarded_check(course):
 @check("values", points=1)
 def test_scale_keeps_dtype(student):
     """scale keeps x's dtype"""
-    if student.run("scale_call", factor=2.0)["out"].dtype != torch.float32:
+    if student.run("scale_call", factor=2.0).out.dtype != torch.float32:
         raise Mistake("scale changed the dtype")
 ''')
     reference = (course / "solutions" / EX_ID / "tuning.py").read_text()
