@@ -1,10 +1,53 @@
 """Probes for exercise05 (run in the worker on the submission; return plain data)."""
 
+from dataclasses import dataclass
+
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 from grader.suites.worker_side import cuda_available  # noqa: F401  (a probe)
-from grader.suites.worker_side import describe, run_on, warm_meta_values
+from grader.suites.worker_side import Described, DeviceRun, describe, run_on, warm_meta_values
+
+
+# ---- what the probes return ----
+
+@dataclass
+class Gradient:
+    """What backward() of the loss left on its input (`_grad_of`)."""
+    status: str  # ok, not-a-tensor, not-scalar, no-graph or no-grad
+    grad: Tensor | None = None  # the input's .grad, when status is ok
+
+
+@dataclass
+class HuberCall:
+    """HuberLoss on fixed data: the data, the loss, its gradient and the loss of each element alone."""
+    pred: Tensor
+    target: Tensor
+    loss: Described
+    grad: Gradient
+    elementwise: list[float | None]  # None where the loss of one element is not a 1-element tensor
+    is_module: bool
+
+
+@dataclass
+class FocalCall:
+    """FocalLoss on fixed data: the data, the loss, its gradient and the loss of each sample alone."""
+    logits: Tensor
+    target: Tensor
+    loss: Described
+    grad: Gradient
+    per_sample: list[float | None]  # None where the loss of one sample is not a 1-element tensor
+    is_module: bool
+
+
+@dataclass
+class MaskedCall:
+    """masked_mse on fixed data: the data, the loss and its gradient."""
+    pred: Tensor
+    target: Tensor
+    mask: Tensor
+    loss: Described
+    grad: Gradient
 
 
 def warm():
@@ -12,18 +55,18 @@ def warm():
     warm_meta_values()
 
 
-def _grad_of(loss, leaf):
+def _grad_of(loss, leaf) -> Gradient:
     """Backpropagate a described-to-be scalar loss; the leaf's gradient (or why there is none)."""
     if not isinstance(loss, torch.Tensor):
-        return {"status": "not-a-tensor"}
+        return Gradient("not-a-tensor")
     if loss.numel() != 1:
-        return {"status": "not-scalar"}
+        return Gradient("not-scalar")
     if not loss.requires_grad:
-        return {"status": "no-graph"}
+        return Gradient("no-graph")
     loss.reshape(()).backward()
     if leaf.grad is None:
-        return {"status": "no-grad"}
-    return {"status": "ok", "grad": leaf.grad.detach().clone()}
+        return Gradient("no-grad")
+    return Gradient("ok", leaf.grad.detach().clone())
 
 
 def _float(v):
@@ -42,7 +85,7 @@ def huber_data(delta):
     return target + err, target
 
 
-def huber_call(mod, delta=None, shape=None):
+def huber_call(mod, delta=None, shape=None) -> HuberCall:
     """HuberLoss(delta=delta) (default when None) on fixed data: loss, d loss / d pred, per-element losses."""
     pred, target = huber_data(1.0 if delta is None else delta)
     if shape is not None:
@@ -52,8 +95,8 @@ def huber_call(mod, delta=None, shape=None):
     loss = loss_fn(leaf, target)
     elementwise = [_float(loss_fn(p.reshape(1), t.reshape(1)))
                    for p, t in zip(pred.reshape(-1), target.reshape(-1))]
-    return {"pred": pred, "target": target, "loss": describe(loss), "grad": _grad_of(loss, leaf),
-            "elementwise": elementwise, "is_module": isinstance(loss_fn, nn.Module)}
+    return HuberCall(pred=pred, target=target, loss=describe(loss), grad=_grad_of(loss, leaf),
+                     elementwise=elementwise, is_module=isinstance(loss_fn, nn.Module))
 
 
 def focal_data(kind):
@@ -71,15 +114,15 @@ def focal_data(kind):
     return logits, target
 
 
-def focal_call(mod, gamma=None, kind="normal"):
+def focal_call(mod, gamma=None, kind="normal") -> FocalCall:
     """FocalLoss(gamma=gamma) (default when None): loss, d loss / d logits, per-sample losses."""
     logits, target = focal_data(kind)
     loss_fn = mod.FocalLoss() if gamma is None else mod.FocalLoss(gamma=gamma)
     leaf = logits.clone().requires_grad_(True)
     loss = loss_fn(leaf, target)
     per_sample = [_float(loss_fn(logits[i:i + 1], target[i:i + 1])) for i in range(len(target))]
-    return {"logits": logits, "target": target, "loss": describe(loss), "grad": _grad_of(loss, leaf),
-            "per_sample": per_sample, "is_module": isinstance(loss_fn, nn.Module)}
+    return FocalCall(logits=logits, target=target, loss=describe(loss), grad=_grad_of(loss, leaf),
+                     per_sample=per_sample, is_module=isinstance(loss_fn, nn.Module))
 
 
 def masked_data(case):
@@ -99,32 +142,31 @@ def masked_data(case):
     return pred, target, mask
 
 
-def masked_call(mod, case):
+def masked_call(mod, case) -> MaskedCall:
     pred, target, mask = masked_data(case)
     leaf = pred.clone().requires_grad_(True)
     loss = mod.masked_mse(leaf, target, mask.clone())
-    return {"pred": pred, "target": target, "mask": mask, "loss": describe(loss),
-            "grad": _grad_of(loss, leaf)}
+    return MaskedCall(pred=pred, target=target, mask=mask, loss=describe(loss), grad=_grad_of(loss, leaf))
 
 
 # ------------------------------------------------------------------ grouped probes
 # One worker per group keeps the suite fast; each check reads its part.
 
 
-def huber_all(mod, configs):
+def huber_all(mod, configs) -> list[HuberCall]:
     """configs: [[delta, shape], ...]"""
     return [huber_call(mod, delta=d, shape=s) for d, s in configs]
 
 
-def focal_all(mod, gammas, kind="normal"):
+def focal_all(mod, gammas, kind="normal") -> list[FocalCall]:
     return [focal_call(mod, gamma=g, kind=kind) for g in gammas]
 
 
-def masked_all(mod, cases):
+def masked_all(mod, cases) -> list[MaskedCall]:
     return [masked_call(mod, case=c) for c in cases]
 
 
-def device_runs(mod, device):
+def device_runs(mod, device) -> dict[str, DeviceRun]:
     """Each loss on inputs on `device`, with a backward pass (masked_mse also with an all-False mask);
     an error is data (on meta, values read are ones)."""
     def backward(loss_of, *inputs):

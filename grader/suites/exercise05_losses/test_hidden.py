@@ -20,10 +20,10 @@ HUGE_GRAD = Tolerance(rtol=1e-3, atol=5e-4)
 def _expect_loss(got, want, what, diagnosis, differs):
     """The loss in `got` (a 0-dim tensor, `what`) equals the reference's in `want`, or a Mistake:
     what `diagnosis()` names, else `differs` followed by both values."""
-    loss = tensor_of(got["loss"], what, shape=[])
-    if close(loss, want["loss"]["values"]):
+    loss = tensor_of(got.loss, what, shape=[])
+    if close(loss, want.loss.values):
         return
-    raise Mistake(diagnosis() or f"{differs} ({loss.item():.6g} instead of {want['loss']['values'].item():.6g})")
+    raise Mistake(diagnosis() or f"{differs} ({loss.item():.6g} instead of {want.loss.values.item():.6g})")
 
 
 def _huber(runner, delta, shape=None):
@@ -48,8 +48,8 @@ NO_GRAPH = ("the loss does not carry a graph back to its input: build it from th
 
 def _gradient(got, what):
     """The gradient a probe measured, or a Mistake saying why there is none."""
-    g = got["grad"]
-    status = g["status"]
+    g = got.grad
+    status = g.status
     if status == "no-graph":
         raise Mistake(f"{what}: {NO_GRAPH}")
     if status == "no-grad":
@@ -57,7 +57,7 @@ def _gradient(got, what):
                       "from it (detached, or re-wrapped with torch.tensor(...)?)")
     if status != "ok":
         raise Mistake(f"{what} should be a 0-dim tensor (a scalar) so that backward() works")
-    return g["grad"]
+    return g.grad
 
 
 # ---------------------------------------------------------------- api
@@ -68,24 +68,24 @@ def test_api(student):
     """The names exist with the README's signatures; the losses are nn.Modules returning 0-dim float tensors"""
     student.expect_api()
     huber = _huber(student, 1.0)
-    expect(huber["is_module"], "HuberLoss should subclass torch.nn.Module (forward computes the loss)")
-    tensor_of(huber["loss"], "HuberLoss()(pred, target)", shape=[])
+    expect(huber.is_module, "HuberLoss should subclass torch.nn.Module (forward computes the loss)")
+    tensor_of(huber.loss, "HuberLoss()(pred, target)", shape=[])
     focal = _focal(student, 2.0)
-    expect(focal["is_module"], "FocalLoss should subclass torch.nn.Module (forward computes the loss)")
-    tensor_of(focal["loss"], "FocalLoss()(logits, target)", shape=[])
-    tensor_of(_masked(student, "random")["loss"], "masked_mse(pred, target, mask)", shape=[])
+    expect(focal.is_module, "FocalLoss should subclass torch.nn.Module (forward computes the loss)")
+    tensor_of(focal.loss, "FocalLoss()(logits, target)", shape=[])
+    tensor_of(_masked(student, "random").loss, "masked_mse(pred, target, mask)", shape=[])
 
 
 @check("api")
 def test_defaults(student):
     """HuberLoss() behaves as HuberLoss(delta=1.0) and FocalLoss() as FocalLoss(gamma=2.0)"""
     got, explicit = student.run("huber_call"), _huber(student, 1.0)
-    expect_close(tensor_of(got["loss"], "HuberLoss()(pred, target)", shape=[]),
-                 tensor_of(explicit["loss"], "HuberLoss(delta=1.0)(pred, target)", shape=[]),
+    expect_close(tensor_of(got.loss, "HuberLoss()(pred, target)", shape=[]),
+                 tensor_of(explicit.loss, "HuberLoss(delta=1.0)(pred, target)", shape=[]),
                  "HuberLoss() should use delta=1.0 by default")
     got, explicit = student.run("focal_call"), _focal(student, 2.0)
-    expect_close(tensor_of(got["loss"], "FocalLoss()(logits, target)", shape=[]),
-                 tensor_of(explicit["loss"], "FocalLoss(gamma=2.0)(logits, target)", shape=[]),
+    expect_close(tensor_of(got.loss, "FocalLoss()(logits, target)", shape=[]),
+                 tensor_of(explicit.loss, "FocalLoss(gamma=2.0)(logits, target)", shape=[]),
                  "FocalLoss() should use gamma=2.0 by default")
 
 
@@ -93,8 +93,8 @@ def test_defaults(student):
 
 
 def _huber_diagnosis(got, delta):
-    pred, target = got["pred"], got["target"]
-    loss = got["loss"]["values"]
+    pred, target = got.pred, got.target
+    loss = got.loss.values
     n = pred.numel()
     err = pred - target
     want_each = F.huber_loss(pred, target, delta=delta, reduction="none").reshape(-1)
@@ -103,7 +103,7 @@ def _huber_diagnosis(got, delta):
     if delta != 1.0 and close(loss, F.smooth_l1_loss(pred, target, beta=delta)):
         return ("that is smooth L1 (Huber divided by delta): Huber is 0.5·e² for |e| <= delta and "
                 "delta·(|e| − delta/2) beyond, with no division by delta")
-    each = got["elementwise"]
+    each = got.elementwise
     if None in each:
         return None
     each = torch.tensor(each)
@@ -136,10 +136,10 @@ def test_huber_gradients(student, reference):
     for delta in DELTAS:
         got, want = _huber(student, delta), _huber(reference, delta)
         grad = _gradient(got, "the Huber loss")
-        expected = want["grad"]["grad"]
+        expected = want.grad.grad
         if close(grad, expected):
             continue
-        zero_error = (got["pred"] - got["target"]) == 0
+        zero_error = (got.pred - got.target) == 0
         if torch.isnan(grad[zero_error]).any() and not torch.isnan(grad[~zero_error]).any():
             raise Mistake("the gradient is NaN where pred == target: |e| written as sqrt(e²) has no "
                           "gradient at 0; use (pred - target).abs()")
@@ -148,7 +148,7 @@ def test_huber_gradients(student, reference):
         if close(grad, expected * grad.numel()):
             raise Mistake("the gradient is numel times too large: the loss is summed, not averaged")
         wrong = ~torch.isclose(grad, expected, rtol=FLOAT32.rtol, atol=FLOAT32.atol)
-        at = (got["pred"] - got["target"]).abs() == delta
+        at = (got.pred - got.target).abs() == delta
         if wrong.any() and not wrong[~at].any():
             raise Mistake(f"the gradient is wrong exactly at |error| = delta ({delta}) and right elsewhere: "
                           "every element must fall in exactly one branch")
@@ -165,8 +165,8 @@ def _focal_terms(logits, target):
 
 
 def _focal_diagnosis(got, gamma):
-    logits, target = got["logits"], got["target"]
-    loss = got["loss"]["values"]
+    logits, target = got.logits, got.target
+    loss = got.loss.values
     log_p, p = _focal_terms(logits, target)
     right = -((1 - p) ** gamma) * log_p
     if close(loss, right.sum()):
@@ -210,16 +210,16 @@ def test_focal_gradients(student, reference):
     for gamma in (0.0, 2.0, 3.5):
         got, want = _focal(student, gamma), _focal(reference, gamma)
         grad = _gradient(got, "the focal loss")
-        if close(grad, want["grad"]["grad"]):
+        if close(grad, want.grad.grad):
             continue
-        logits = got["logits"].double().requires_grad_(True)
-        log_p = F.log_softmax(logits, dim=1).gather(1, got["target"].unsqueeze(1)).squeeze(1)
+        logits = got.logits.double().requires_grad_(True)
+        log_p = F.log_softmax(logits, dim=1).gather(1, got.target.unsqueeze(1)).squeeze(1)
         (-((1 - log_p.exp()).detach() ** gamma) * log_p).mean().backward()
         if close(grad, logits.grad.float()):
             raise Mistake("the gradient is as if (1 - p_t)^gamma were detached: the factor is part of "
                           "the loss, let autograd differentiate it too")
-        values_wrong = not close(got["loss"]["values"], want["loss"]["values"])
-        expect_close(grad, want["grad"]["grad"],
+        values_wrong = not close(got.loss.values, want.loss.values)
+        expect_close(grad, want.grad.grad,
                      f"d loss / d logits of FocalLoss(gamma={gamma}) differs from the reference"
                      + (" (the loss itself is wrong too: see the values check)" if values_wrong else ""))
 
@@ -230,14 +230,14 @@ def test_focal_stable(student, reference):
     # float32 holds 1e4 only to ~1e-3, so correct implementations differ by that much in log p_t
     for gamma in HUGE_GAMMAS:
         got, want = _huge(student, gamma), _huge(reference, gamma)
-        loss = tensor_of(got["loss"], "the focal loss", shape=[])
+        loss = tensor_of(got.loss, "the focal loss", shape=[])
         if not torch.isfinite(loss).all():  # inf or NaN, as the logits happen to fall
             raise Mistake(f"the loss is {'inf' if torch.isinf(loss).any() else 'NaN'} for logits of "
                           "magnitude 1e4 (exp(x) overflows, and log(softmax(x)) underflows to log(0)): "
                           "compute log p_t with F.log_softmax (or F.cross_entropy) and p_t = exp(log p_t)")
         ordinary, ordinary_ref = _focal(student, gamma), _focal(reference, gamma)
-        wrong_anyway = not close(ordinary["loss"]["values"], ordinary_ref["loss"]["values"])
-        expect_close(loss, want["loss"]["values"],
+        wrong_anyway = not close(ordinary.loss.values, ordinary_ref.loss.values)
+        expect_close(loss, want.loss.values,
                      f"FocalLoss(gamma={gamma}) is wrong for logits of magnitude 1e4 " +
                      ("(and for ordinary logits too: see the values check)" if wrong_anyway else
                       "(a clamped probability or an eps inside the log cuts the true loss short): "
@@ -246,9 +246,8 @@ def test_focal_stable(student, reference):
         if not torch.isfinite(grad).all():
             raise Mistake("the gradients are NaN or inf for logits of magnitude 1e4: compute log p_t "
                           "with F.log_softmax and p_t = exp(log p_t), no division by p_t")
-        wrong_anyway = ordinary["grad"]["status"] != "ok" or not close(ordinary["grad"]["grad"],
-                                                                        ordinary_ref["grad"]["grad"])
-        expect_close(grad, want["grad"]["grad"],
+        wrong_anyway = ordinary.grad.status != "ok" or not close(ordinary.grad.grad, ordinary_ref.grad.grad)
+        expect_close(grad, want.grad.grad,
                      f"d loss / d logits of FocalLoss(gamma={gamma}) is wrong for logits of magnitude 1e4"
                      + (" (and for ordinary logits too: see the gradient check)" if wrong_anyway else ""),
                      tol=HUGE_GRAD)
@@ -262,10 +261,10 @@ def test_masked_mse_values(student, reference):
     """masked_mse averages the squared error over the positions where mask is True"""
     for case in CASES:
         got, want = _masked(student, case), _masked(reference, case)
-        loss = tensor_of(got["loss"], "masked_mse(pred, target, mask)", shape=[])
-        if close(loss, want["loss"]["values"]):
+        loss = tensor_of(got.loss, "masked_mse(pred, target, mask)", shape=[])
+        if close(loss, want.loss.values):
             continue
-        sq, mask = (got["pred"] - got["target"]) ** 2, got["mask"]
+        sq, mask = (got.pred - got.target) ** 2, got.mask
         candidates = [
             ((sq * mask).sum() / sq.numel(),
              "the sum over masked positions was divided by numel: divide by the number of True "
@@ -278,7 +277,7 @@ def test_masked_mse_values(student, reference):
         for values, message in candidates:
             if values is not None and close(loss, values):
                 raise Mistake(message)
-        expect_close(loss, want["loss"]["values"], "masked_mse differs from the mean squared error "
+        expect_close(loss, want.loss.values, "masked_mse differs from the mean squared error "
                      f"over the True positions (mask of shape {tuple(mask.shape)})")
 
 
@@ -288,24 +287,24 @@ def test_masked_mse_gradients(student, reference):
     for case in ("random", "3d"):
         got, want = _masked(student, case), _masked(reference, case)
         grad = _gradient(got, "masked_mse")
-        if close(grad, want["grad"]["grad"]):
+        if close(grad, want.grad.grad):
             continue
-        expect(bool((grad[~got["mask"]] == 0).all()),
+        expect(bool((grad[~got.mask] == 0).all()),
                "the gradient reaches positions where mask is False: they must not affect the loss")
-        expect_close(grad, want["grad"]["grad"], "d masked_mse / d pred differs from the reference")
+        expect_close(grad, want.grad.grad, "d masked_mse / d pred differs from the reference")
 
 
 @check("gradients", points=2)
 def test_masked_mse_empty(student):
     """With no True position masked_mse is a 0-dim 0 with zero (not NaN) gradients"""
     got = _masked(student, "none")
-    loss = tensor_of(got["loss"], "masked_mse with an all-False mask", shape=[])
+    loss = tensor_of(got.loss, "masked_mse with an all-False mask", shape=[])
     if torch.isnan(loss).any():
         raise Mistake("with an all-False mask the loss is NaN (0 / 0): divide by the count clamped at "
                       "1 (mask.sum().clamp_min(1)), or return a zero that is still connected to pred")
     expect(loss.item() == 0, f"with an all-False mask the loss should be 0, got {loss.item():.4g}")
-    g = got["grad"]
-    if g["status"] in ("no-graph", "no-grad"):
+    g = got.grad
+    if g.status in ("no-graph", "no-grad"):
         raise Mistake("with an all-False mask the loss is not connected to pred, so backward() fails: "
                       "return a zero computed from pred (e.g. (pred * 0).sum() or sum / count.clamp_min(1))")
     grad = _gradient(got, "masked_mse")
