@@ -11,22 +11,100 @@ The data builders at the top are also imported by the trusted checks.
 
 import collections
 import contextlib
+from dataclasses import dataclass
 from unittest import mock
 
 import torch
 import torch.nn.functional as F
-from torch import nn
+from torch import Tensor, nn
 from torch.overrides import TorchFunctionMode
 from torch.utils._pytree import tree_flatten
 
 from grader.suites.worker_side import cuda_available  # noqa: F401  (a probe)
-from grader.suites.worker_side import describe
+from grader.suites.worker_side import Described, describe
 from grader.suites.worker_side import warm_optimizers as warm  # noqa: F401  (called by the zygote)
 from grader.worker.child import error_line
 
 D, E, C = 4, 2, 3   # train_step task: 4 features (+ 2 extra inputs), 3 classes
 N = 6               # samples per batch
 LR = 0.5
+
+# ---- what the probes return ----
+
+@dataclass
+class Picked:
+    """One pick_device call on a simulated machine."""
+    kind: str  # "device", "str", "error", or the type name of what it returned
+    device: str | None  # what it returned, for a torch.device or a str
+    error: str | None  # the exception's type name
+    message: str | None  # the exception as one line
+
+
+@dataclass
+class Node:
+    """One value inside an object given to or returned by move_to (`flatten`); the fields
+    that do not apply to its kind are None."""
+    kind: str  # tensor, dict, list, tuple, namedtuple, sequence or value
+    type: str  # its class's qualified name
+    id: int  # id() of the object, to tell the same object from a copy
+    device: str | None = None  # a tensor's
+    dtype: str | None = None  # a tensor's
+    shape: list[int] | None = None  # a tensor's
+    keys: list[str] | None = None  # a dict's, as repr
+    length: int | None = None  # a list's, tuple's, namedtuple's or other sequence's
+    repr: str | None = None  # a value's
+
+
+@dataclass
+class MoveCase:
+    """move_to(obj, meta) on one input: obj flattened before and after, and the result flattened."""
+    before: dict[str, Node]  # path -> node
+    after: dict[str, Node]
+    result: dict[str, Node] | None  # None when move_to raised
+    error: str | None
+
+
+@dataclass
+class StepCall:
+    """One train_step call: what it returned, the parameters around it, the .grad seen at each step(),
+    the .grad left afterwards and the values loss_fn computed."""
+    result: Described
+    params_before: list[Tensor]
+    params_after: list[Tensor]
+    steps: list[list[Tensor | bool | None]]  # per step(), per parameter (True: a gradient on meta)
+    grads_after: list[Tensor | None]
+    losses: list[float | None]
+
+
+@dataclass
+class StepTrace:
+    calls: list[StepCall]
+
+
+@dataclass
+class LossSeen:
+    """Where one loss_fn call got its inputs."""
+    output: str  # the model output's device
+    targets: dict[str, str]  # path -> device of every tensor in the targets
+
+
+@dataclass
+class Created:
+    """A tensor the submission created from scratch off the target device."""
+    function: str
+    device: str
+
+
+@dataclass
+class DeviceTrace:
+    """One train_step with the model on another device: where the tensors went, what came back."""
+    inputs: list[dict[str, str]]  # per forward: path -> device of every tensor in the inputs
+    losses: list[LossSeen]
+    steps: int  # optimizer.step() calls
+    created: list[Created]
+    error: str | None
+    result: Described | None  # None when it raised
+
 
 # ---- simulated machines for pick_device: (cuda device count, mps available) ----
 
@@ -67,7 +145,7 @@ def _error(exc):
     return error_line(exc)
 
 
-def pick_device_cases(mod):
+def pick_device_cases(mod) -> dict[str, Picked]:
     """pick_device(prefer) for every preference on every simulated machine."""
     fn = mod.pick_device
     out = {}
@@ -88,7 +166,7 @@ def pick_device_cases(mod):
                     record.update(kind="str", device=result[:40])
                 else:
                     record.update(kind=type(result).__name__)
-            out[f"{machine}|{prefer}"] = record
+            out[f"{machine}|{prefer}"] = Picked(**record)
     return out
 
 
@@ -138,29 +216,28 @@ def _qualname(value):
     return kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
 
 
-def flatten(obj, path="obj", out=None):
-    """path -> plain description of every tensor, container and other value inside obj."""
+def flatten(obj, path="obj", out=None) -> dict[str, Node]:
+    """path -> description (a `Node`) of every tensor, container and other value inside obj."""
     out = {} if out is None else out
     if isinstance(obj, torch.Tensor):
-        out[path] = {"kind": "tensor", "type": _qualname(obj), "device": str(obj.device),
-                     "dtype": str(obj.dtype), "shape": list(obj.shape), "id": id(obj)}
+        out[path] = Node(kind="tensor", type=_qualname(obj), device=str(obj.device),
+                         dtype=str(obj.dtype), shape=list(obj.shape), id=id(obj))
     elif isinstance(obj, dict):
-        out[path] = {"kind": "dict", "type": _qualname(obj), "keys": [repr(k)[:40] for k in obj],
-                     "id": id(obj)}
+        out[path] = Node(kind="dict", type=_qualname(obj), keys=[repr(k)[:40] for k in obj], id=id(obj))
         for key, value in obj.items():
             flatten(value, f"{path}[{key!r}]", out)
     elif isinstance(obj, (list, tuple)):
         fields = list(getattr(obj, "_fields", [])) if isinstance(obj, tuple) else []
-        out[path] = {"kind": "namedtuple" if fields else type(obj).__name__ if type(obj) in (list, tuple)
-                     else "sequence", "type": _qualname(obj), "length": len(obj), "id": id(obj)}
+        out[path] = Node(kind="namedtuple" if fields else type(obj).__name__ if type(obj) in (list, tuple)
+                         else "sequence", type=_qualname(obj), length=len(obj), id=id(obj))
         for i, value in enumerate(obj):
             flatten(value, f"{path}[{i}]", out)  # by position: a namedtuple turned tuple keeps its paths
     else:
-        out[path] = {"kind": "value", "type": _qualname(obj), "id": id(obj), "repr": repr(obj)[:40]}
+        out[path] = Node(kind="value", type=_qualname(obj), id=id(obj), repr=repr(obj)[:40])
     return out
 
 
-def move_to_cases(mod):
+def move_to_cases(mod) -> dict[str, MoveCase]:
     """move_to(obj, meta) on each input: the result and the input (before and after), flattened."""
     fn = mod.move_to
     out = {}
@@ -176,7 +253,7 @@ def move_to_cases(mod):
         else:
             record["result"] = flatten(result)
         record["after"] = flatten(obj)
-        out[name] = record
+        out[name] = MoveCase(**record)
     return out
 
 
@@ -239,13 +316,13 @@ class CreationLog(TorchFunctionMode):
                 for t in tree_flatten(out)[0]:
                     if isinstance(t, torch.Tensor) and t.device.type != self.device.type:
                         name = getattr(func, "__name__", None) or str(func)
-                        self.created.append({"function": name, "device": str(t.device)})
+                        self.created.append(Created(function=name, device=str(t.device)))
         return out
 
 
 def _leaves(obj, path):
     """path -> device of every tensor inside obj."""
-    return {p: d["device"] for p, d in flatten(obj, path).items() if d["kind"] == "tensor"}
+    return {p: d.device for p, d in flatten(obj, path).items() if d.kind == "tensor"}
 
 
 class SpyModel(nn.Module):
@@ -325,7 +402,7 @@ def _grads(model):
     return [None if p.grad is None else p.grad.detach().to("cpu").clone() for p in model.parameters()]
 
 
-def train_step_trace(mod, device="cpu"):
+def train_step_trace(mod, device="cpu") -> StepTrace:
     """train_step on 3 batches in a row (model on `device`, cpu or cuda): gradients at each
     step(), parameters before and after, what the loss computed, what train_step returned."""
     fn = mod.train_step
@@ -338,13 +415,13 @@ def train_step_trace(mod, device="cpu"):
         before = _params(model)
         steps, losses = len(optimizer.records), len(loss_fn.seen)
         result = fn(model, batch, loss_fn, optimizer, device)
-        calls.append({"result": describe(result), "params_before": before, "params_after": _params(model),
-                      "steps": optimizer.records[steps:], "grads_after": _grads(model),
-                      "losses": [r["value"] for r in loss_fn.seen[losses:]]})
-    return {"calls": calls}
+        calls.append(StepCall(result=describe(result), params_before=before, params_after=_params(model),
+                              steps=optimizer.records[steps:], grads_after=_grads(model),
+                              losses=[r["value"] for r in loss_fn.seen[losses:]]))
+    return StepTrace(calls)
 
 
-def train_step_device(mod, device="meta", form="tuple"):
+def train_step_device(mod, device="meta", form="tuple") -> DeviceTrace:
     """One train_step with the model on `device` (meta or cuda) and a nested batch on cpu:
     where every tensor reached the model and the loss, what was created elsewhere, what came back."""
     fn = mod.train_step
@@ -364,7 +441,7 @@ def train_step_device(mod, device="meta", form="tuple"):
         error = _error(exc)
     except Exception as exc:
         error = _error(exc)
-    return {"inputs": model.seen, "losses": [{"output": r["output"], "targets": r["targets"]}
-                                             for r in loss_fn.seen],
-            "steps": len(optimizer.records), "created": log.created, "error": error,
-            "result": describe(result) if error is None else None}
+    return DeviceTrace(inputs=model.seen, losses=[LossSeen(output=r["output"], targets=r["targets"])
+                                                  for r in loss_fn.seen],
+                       steps=len(optimizer.records), created=log.created, error=error,
+                       result=describe(result) if error is None else None)
