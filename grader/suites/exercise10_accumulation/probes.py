@@ -9,12 +9,13 @@ checks can recompute the true gradients of every group and every example themsel
 """
 
 import warnings
+from dataclasses import dataclass
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from grader.suites.worker_side import RecordingSGD, number
+from grader.suites.worker_side import Number, RecordingSGD, StepRecord, number
 from grader.suites.worker_side import warm_optimizers as warm  # noqa: F401  (called by the zygote)
 
 D, C = 4, 3        # train_accumulated: a linear classifier, 4 features, 3 classes
@@ -52,6 +53,43 @@ def classification_examples():
     return [(X[i], y[i]) for i in range(N_EXAMPLES)]
 
 
+# ---- what the probes return ----
+
+@dataclass
+class Accumulation:
+    """One train_accumulated run: what it returned, each step() the optimizer saw, where it ended."""
+    result: Number
+    steps: list[StepRecord]  # .params: the parameters before that step
+    params_after: list[Tensor]
+
+
+@dataclass
+class LossInput:
+    """What one call of the spy loss was given."""
+    input: list[int]  # the prediction's shape
+    target: list[int]  # the target's shape
+    target_dtype: str
+
+
+@dataclass
+class OnlineCall:
+    """One online_step call: the parameters around it, the .grad seen at each step(), what the
+    model and the loss were given, and the loss it returned."""
+    params_before: list[Tensor]
+    params_after: list[Tensor]
+    steps: list[list[Tensor | None]]
+    grads_after: list[Tensor | None]
+    model_inputs: list[list[int]]  # the shape of each input reaching the model's forward
+    loss_inputs: list[LossInput]
+    result: Number | None  # None when the call raised
+
+
+@dataclass
+class OnlineTrace:
+    calls: list[OnlineCall]
+    error: str | None  # what ended the run (a loss's error, or online_step's with keep_errors)
+
+
 # ---- spies ----
 
 class ShapeSpy(nn.Module):
@@ -72,8 +110,8 @@ class _RecordingLoss:
     """Mixed into a torch loss: records the shapes it is given and any error it raises."""
 
     def forward(self, input, target):
-        self.seen.append({"input": list(input.shape), "target": list(target.shape),
-                          "target_dtype": str(target.dtype)})
+        self.seen.append(LossInput(input=list(input.shape), target=list(target.shape),
+                                   target_dtype=str(target.dtype)))
         try:
             return super().forward(input, target)
         except Exception as exc:
@@ -105,7 +143,7 @@ def _grads(model):
 
 # ---- probes ----
 
-def accumulate(mod, n_micro, accum_steps, momentum=0.0):
+def accumulate(mod, n_micro, accum_steps, momentum=0.0) -> Accumulation:
     """train_accumulated on n_micro micro-batches (a DataLoader, no shuffling), fresh linear model."""
     batches = micro_batches(n_micro, seed=n_micro)
     X = torch.cat([x for x, _ in batches])
@@ -115,7 +153,7 @@ def accumulate(mod, n_micro, accum_steps, momentum=0.0):
     model = nn.Linear(D, C)
     optimizer = RecordingSGD(model.parameters(), lr=LR, momentum=momentum)
     result = mod.train_accumulated(model, loader, nn.CrossEntropyLoss(), optimizer, accum_steps)
-    return {"result": number(result), "steps": optimizer.records, "params_after": _params(model)}
+    return Accumulation(result=number(result), steps=optimizer.records, params_after=_params(model))
 
 
 def _error(exc):
@@ -123,7 +161,7 @@ def _error(exc):
     return f"{type(exc).__name__}: {text.splitlines()[0].rstrip('.')}" if text else type(exc).__name__
 
 
-def _online(mod, model, loss_fn, examples, keep_errors=False):
+def _online(mod, model, loss_fn, examples, keep_errors=False) -> OnlineTrace:
     """online_step on the examples in a row. With keep_errors, an exception (other than an
     unfinished stub's NotImplementedError) ends the run and is reported as data, so that a
     crash with one loss costs only the check for that loss."""
@@ -143,23 +181,23 @@ def _online(mod, model, loss_fn, examples, keep_errors=False):
                 if loss_fn.error is None and not keep_errors:
                     raise
                 error = loss_fn.error or _error(exc)
-            calls.append({"params_before": before, "params_after": _params(model),
-                          "steps": [r["grads"] for r in optimizer.records[start_step:]],
-                          "grads_after": _grads(model),
-                          "model_inputs": model.shapes[start_model:],
-                          "loss_inputs": loss_fn.seen[start_loss:],
-                          "result": None if error else number(result)})
+            calls.append(OnlineCall(params_before=before, params_after=_params(model),
+                                    steps=[r.grads for r in optimizer.records[start_step:]],
+                                    grads_after=_grads(model),
+                                    model_inputs=model.shapes[start_model:],
+                                    loss_inputs=loss_fn.seen[start_loss:],
+                                    result=None if error else number(result)))
             if error:
                 break
-    return {"calls": calls, "error": error}
+    return OnlineTrace(calls=calls, error=error)
 
 
-def online_regression(mod):
+def online_regression(mod) -> OnlineTrace:
     """online_step on 4 examples in a row: nn.MSELoss, a linear model with one output, y 0-dim float."""
     return _online(mod, ShapeSpy(ONLINE_D, 1, seed=1), SpyMSELoss(), regression_examples())
 
 
-def online_classification(mod):
+def online_classification(mod) -> OnlineTrace:
     """online_step on 4 examples in a row: nn.CrossEntropyLoss, logits (1, 3), y 0-dim long."""
     return _online(mod, ShapeSpy(ONLINE_D, ONLINE_C, seed=2), SpyCrossEntropyLoss(), classification_examples(),
                    keep_errors=True)

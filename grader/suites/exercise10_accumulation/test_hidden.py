@@ -59,7 +59,7 @@ def _diagnose_accumulation(n_micro, accum, steps):
     if count == 0:
         return (f"train_accumulated never called optimizer.step() ({where}): update the parameters with the "
                 "optimizer you were given")
-    if all(_empty(s["grads"]) for s in steps):
+    if all(_empty(s.grads) for s in steps):
         return ("optimizer.step() found no gradients, so the parameters never moved: the gradients were cleared "
                 "between the last loss.backward() of a group and optimizer.step(), or step ran before backward")
     if accum > 1 and count == n_micro:
@@ -77,7 +77,7 @@ def _diagnose_accumulation(n_micro, accum, steps):
                 "trailing group")
     previous = None
     for k, (step, group) in enumerate(zip(steps, groups)):
-        params, seen, size = step["params"], step["grads"], len(group)
+        params, seen, size = step.params, step.grads, len(group)
         true = _group_grads(params, group)
         if _same(seen, true):
             previous = seen
@@ -117,28 +117,28 @@ def _check_accumulation(student, reference, n_micro, accum, momentum=0.0):
         kwargs["momentum"] = momentum
     got = student.run("accumulate", **kwargs)
     want = reference.run("accumulate", **kwargs)
-    ok = (len(got["steps"]) == len(want["steps"])
-          and all(_same(g["grads"], w["grads"]) and _same(g["params"], w["params"])
-                  for g, w in zip(got["steps"], want["steps"]))
-          and _same(got["params_after"], want["params_after"]))
+    ok = (len(got.steps) == len(want.steps)
+          and all(_same(g.grads, w.grads) and _same(g.params, w.params)
+                  for g, w in zip(got.steps, want.steps))
+          and _same(got.params_after, want.params_after))
     if ok:
         return
-    message = _diagnose_accumulation(n_micro, accum, got["steps"])
+    message = _diagnose_accumulation(n_micro, accum, got.steps)
     optimizer = f"SGD(momentum={momentum})" if momentum else "SGD"
     raise Mistake(message or f"the parameters after train_accumulated ({_plural(n_micro, 'micro-batch')}, "
                   f"accum_steps={accum}, {optimizer}) differ from one step per group on the concatenated group")
 
 
 def _check_online(got, want, examples, loss_and_grads, task):
-    ok = (len(got["calls"]) == len(want["calls"])
-          and all(len(g["steps"]) == 1 and _same(g["steps"][0], w["steps"][0])
-                  and _same(g["params_after"], w["params_after"]) for g, w in zip(got["calls"], want["calls"])))
+    ok = (len(got.calls) == len(want.calls)
+          and all(len(g.steps) == 1 and _same(g.steps[0], w.steps[0])
+                  and _same(g.params_after, w.params_after) for g, w in zip(got.calls, want.calls)))
     if ok:
         return
-    calls = got["calls"]
-    true = [loss_and_grads(c["params_before"], x, y)[1] for c, (x, y) in zip(calls, examples)]
-    message = diagnose_steps("online_step", "example", [c["steps"] for c in calls], true,
-                             [c["grads_after"] for c in calls],
+    calls = got.calls
+    true = [loss_and_grads(c.params_before, x, y)[1] for c, (x, y) in zip(calls, examples)]
+    message = diagnose_steps("online_step", "example", [c.steps for c in calls], true,
+                             [c.grads_after for c in calls],
                              "loss_fn(model(x as a batch of one), y as a batch of one)")
     raise Mistake(message or f"the parameters after online_step differ from one optimizer step on the example's "
                   f"loss ({task})")
@@ -154,25 +154,25 @@ def _shape(shape) -> str:
 def test_api(student):
     """train_accumulated and online_step exist with the README's signatures and return a value"""
     student.expect_api()
-    steps = student.run("accumulate", n_micro=FULL[0], accum_steps=FULL[1])["result"]
-    expect(steps["type"] != "NoneType", "train_accumulated returned None: return the number of optimizer steps")
-    calls = student.run("online_regression")["calls"]
-    loss = calls[0]["result"] if calls else None
-    expect(loss is None or loss["type"] != "NoneType", "online_step returned None: return the loss")
+    steps = student.run("accumulate", n_micro=FULL[0], accum_steps=FULL[1]).result
+    expect(steps.type != "NoneType", "train_accumulated returned None: return the number of optimizer steps")
+    calls = student.run("online_regression").calls
+    loss = calls[0].result if calls else None
+    expect(loss is None or loss.type != "NoneType", "online_step returned None: return the loss")
 
 
 @check("api")
 def test_online_returns_float(student):
     """online_step returns the loss as a Python float, not a tensor"""
-    found = [c["result"] for probe in ("online_regression", "online_classification")
-             for c in student.run(probe)["calls"] if c["result"] is not None]
+    found = [c.result for probe in ("online_regression", "online_classification")
+             for c in student.run(probe).calls if c.result is not None]
     for num in found:
-        if num["type"] == "float":
+        if num.type == "float":
             continue
-        if num["type"] == "tensor":
-            graph = " (and it still carries the autograd graph)" if num.get("requires_grad") else ""
+        if num.type == "tensor":
+            graph = " (and it still carries the autograd graph)" if num.requires_grad else ""
             raise Mistake(f"online_step returned the loss as a tensor{graph}, not a Python float: use loss.item()")
-        raise Mistake(f"online_step should return the loss as a Python float, not a {num['type']}")
+        raise Mistake(f"online_step should return the loss as a Python float, not a {num.type}")
     expect(found, "online_step raised an error on every example, so it returned no loss")
 
 
@@ -181,7 +181,7 @@ def test_online_batch_dimension(student):
     """online_step calls the model on a batch of one: x of shape (features,) becomes (1, features)"""
     want = [1, ONLINE_D]
     for probe in ("online_regression", "online_classification"):
-        shapes = [s for c in student.run(probe)["calls"] for s in c["model_inputs"]]
+        shapes = [s for c in student.run(probe).calls for s in c.model_inputs]
         expect(shapes, "online_step never called the model")
         for shape in shapes:
             if shape == want:
@@ -197,12 +197,12 @@ def test_online_batch_dimension(student):
 @check("api")
 def test_online_mse_shapes(student):
     """With nn.MSELoss, online_step gives the loss a prediction and a target of the same shape (no broadcasting)"""
-    seen = [s for c in student.run("online_regression")["calls"] for s in c["loss_inputs"]]
+    seen = [s for c in student.run("online_regression").calls for s in c.loss_inputs]
     expect(seen, "online_step never called loss_fn: compute the loss with the loss_fn you were given")
     for s in seen:
-        if s["input"] != s["target"]:
-            raise Mistake(f"online_step gave nn.MSELoss a prediction of shape {_shape(s['input'])} and a target of "
-                          f"shape {_shape(s['target'])}: they only match by broadcasting (PyTorch warns about "
+        if s.input != s.target:
+            raise Mistake(f"online_step gave nn.MSELoss a prediction of shape {_shape(s.input)} and a target of "
+                          f"shape {_shape(s.target)}: they only match by broadcasting (PyTorch warns about "
                           "it). Give the target the prediction's shape, or remove the prediction's batch "
                           "dimensions, so both have the same shape")
 
@@ -237,13 +237,13 @@ def test_step_count(student):
         if (n_micro, accum) in MOMENTUM_RUNS:
             kwargs["momentum"] = 0.9
         got = student.run("accumulate", **kwargs)
-        num, made = got["result"], len(got["steps"])
-        if num["type"] != "int":
-            value = num.get("value")
+        num, made = got.result, len(got.steps)
+        if num.type != "int":
+            value = num.value
             shown = f" ({value:g})" if value is not None else ""
             raise Mistake(f"train_accumulated should return the number of optimizer steps as an int, not a "
-                          f"{num['type']}{shown}")
-        value = int(num["value"])
+                          f"{num.type}{shown}")
+        value = int(num.value)
         if value == made:
             continue
         detail = ""
@@ -262,8 +262,8 @@ def test_online_regression_update(student, reference):
     """online_step makes one step on the fresh gradients of this example's loss (nn.MSELoss, 1 output)"""
     got = student.run("online_regression")
     want = reference.run("online_regression")
-    if got["error"]:
-        raise Mistake(f"nn.MSELoss raised {got['error']}")
+    if got.error:
+        raise Mistake(f"nn.MSELoss raised {got.error}")
     _check_online(got, want, regression_examples(), _regression, "nn.MSELoss")
 
 
@@ -272,18 +272,18 @@ def test_online_classification_update(student, reference):
     """online_step works with nn.CrossEntropyLoss: logits (1, C) and a long 0-dim class index as target"""
     got = student.run("online_classification")
     want = reference.run("online_classification")
-    if got["error"]:
-        seen = got["calls"][-1]["loss_inputs"]
+    if got.error:
+        seen = got.calls[-1].loss_inputs
         if not seen:
             raise Mistake(f"with nn.CrossEntropyLoss (a model with 3 outputs, y a long 0-dim class index) "
-                          f"online_step raised {got['error']}")
+                          f"online_step raised {got.error}")
         s = seen[-1]
-        if len(s["input"]) == 1 and len(s["target"]) == 1:
-            raise Mistake(f"nn.CrossEntropyLoss raised {got['error']}: the logits {_shape(s['input'])} have no batch "
-                          f"dimension but the target {_shape(s['target'])} has one. Run the model on a batch of one "
+        if len(s.input) == 1 and len(s.target) == 1:
+            raise Mistake(f"nn.CrossEntropyLoss raised {got.error}: the logits {_shape(s.input)} have no batch "
+                          f"dimension but the target {_shape(s.target)} has one. Run the model on a batch of one "
                           "so the logits are (1, C), and give the class index as a batch of one, shape (1,)")
-        raise Mistake(f"nn.CrossEntropyLoss raised {got['error']} when given logits of shape {_shape(s['input'])} "
-                      f"and a target of shape {_shape(s['target'])} ({s['target_dtype']}): with logits (1, C), the "
+        raise Mistake(f"nn.CrossEntropyLoss raised {got.error} when given logits of shape {_shape(s.input)} "
+                      f"and a target of shape {_shape(s.target)} ({s.target_dtype}): with logits (1, C), the "
                       "class index must be a batch of one too, a long tensor of shape (1,)")
     _check_online(got, want, classification_examples(), _classification, "nn.CrossEntropyLoss")
 
@@ -295,14 +295,14 @@ def test_online_loss(student):
               ("online_classification", classification_examples(), _classification))
     for probe, examples, loss_and_grads in probes:
         got = student.run(probe)
-        for call, (x, y) in zip(got["calls"], examples):
-            if call["result"] is None:
+        for call, (x, y) in zip(got.calls, examples):
+            if call.result is None:
                 continue
-            value = value_of(call["result"], "online_step")
-            before, _ = loss_and_grads(call["params_before"], x, y)
+            value = value_of(call.result, "online_step")
+            before, _ = loss_and_grads(call.params_before, x, y)
             if abs(value - before) <= 1e-4 * max(1.0, abs(before)):
                 continue
-            after, _ = loss_and_grads(call["params_after"], x, y)
+            after, _ = loss_and_grads(call.params_after, x, y)
             if abs(value - after) <= 1e-4 * max(1.0, abs(after)) and abs(after - before) > 1e-4:
                 raise Mistake("online_step returned the loss after the optimizer step; return the loss of the "
                               "forward pass that the step used")
