@@ -14,13 +14,14 @@ import errno
 import io
 import os
 import tempfile
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from torch import nn
+from torch import Tensor, nn
 
 from grader.suites.worker_side import cuda_available  # noqa: F401  (a probe)
-from grader.suites.worker_side import describe
+from grader.suites.worker_side import Described, describe
 from grader.suites.worker_side import warm_optimizers as warm  # noqa: F401  (called by the zygote)
 from grader.worker.child import describe_exception
 
@@ -72,13 +73,115 @@ def trained_run(epochs=SAVED_AT + 1, with_scheduler=True):
     return run
 
 
+# ---- what the probes return ----
+
+@dataclass
+class OptimizerState:
+    """Adam's state (`optimizer_state`)."""
+    n_state: int  # how many parameters have a state
+    per_param: list[dict[str, Tensor] | None]  # in the model's parameter order: step, exp_avg, exp_avg_sq
+    lrs: list[float]  # per param group
+
+
+@dataclass
+class SavedFile:
+    """One save_checkpoint: the file at path, what else was written, the states saved, the moves."""
+    exists: bool
+    size: int
+    file: Tensor | None  # its bytes (uint8); None when missing or too large
+    folder: list[str]  # the files in the checkpoint's folder
+    elsewhere: list[str]  # files written outside it (in the working or the system temporary folder)
+    model: dict[str, Tensor]  # the model's state_dict
+    optimizer: OptimizerState
+    path: str  # absolute
+    moves: list[tuple[str, str]]  # every rename or replace: (source, destination), absolute
+
+
+@dataclass
+class RoundTrip:
+    """load_checkpoint(path, model) alone, into a fresh model."""
+    error: str | None
+    saved: dict[str, Tensor]
+    initial: dict[str, Tensor]  # the fresh model's own
+    loaded: dict[str, Tensor]
+    want_out: Tensor
+    got_out: Tensor
+
+
+@dataclass
+class EpochCall:
+    saved: int  # the epoch given to save_checkpoint
+    got: Described  # what load_checkpoint returned
+
+
+@dataclass
+class Trajectory:
+    params: list[dict[str, Tensor]]  # the model's state after each epoch
+    lrs: list[float]  # the learning rate each epoch used
+
+
+@dataclass
+class ResumeTrace:
+    """The uninterrupted run, and the run stopped after SAVED_AT, saved, loaded and finished."""
+    straight: Trajectory
+    opt_at_save: OptimizerState  # the uninterrupted run's, at the moment of saving
+    sched_at_save: int | None  # its scheduler's last_epoch then (None without a scheduler)
+    error: str | None
+    stage: str | None  # "save" or "load": where the error was raised
+    saved_model: dict[str, Tensor]
+    loaded_model: dict[str, Tensor] | None = None  # None when saving or loading failed (as the fields below)
+    loaded_opt: OptimizerState | None = None
+    loaded_sched: int | None = None
+    resumed: Trajectory | None = None  # epochs SAVED_AT + 1 .. EPOCHS - 1
+
+
+@dataclass
+class LoadAttempt:
+    error: str | None
+    devices: list[str]  # of the model's state after loading
+    loaded: dict[str, Tensor]  # the model's state (entries on meta left out)
+
+
+@dataclass
+class ForeignLoad:
+    """A checkpoint tagged as saved on another device, loaded with map_location='cpu' and the default."""
+    saved: dict[str, Tensor]
+    explicit: LoadAttempt
+    default: LoadAttempt
+
+
+@dataclass
+class LoadOnto:
+    """A cpu checkpoint loaded into a model on a device with map_location=device."""
+    error: str | None
+    calls: int  # of torch.load
+    devices: list[str]  # of the tensors torch.load handed back
+    model_devices: list[str]
+    saved: dict[str, Tensor]
+    loaded: dict[str, Tensor] | None  # None on meta or after an error
+
+
+@dataclass
+class AtomicScenario:
+    """One failing save (`SCENARIOS`) and the file at path around it (bytes, uint8; None when missing)."""
+    how: str  # "torch_save" or "file_write"
+    older: bool  # whether an older checkpoint was there first
+    old: Tensor | None  # that older checkpoint
+    error: str | None  # what the failing save raised
+    triggered: int  # how many times the injected failure was reached
+    after_exists: bool  # whether a file was at path after the failing save
+    after: Tensor | None
+    final: Tensor | None  # after the next, working save
+    folder: list[str]
+
+
 # ---- plain data ----
 
 def model_state(model):
     return {k: v.detach().to("cpu").clone() for k, v in model.state_dict().items()}
 
 
-def optimizer_state(model, optimizer):
+def optimizer_state(model, optimizer) -> OptimizerState:
     """Adam's per-parameter state in the model's parameter order (None where it has none)."""
     per_param = []
     for p in model.parameters():
@@ -89,8 +192,8 @@ def optimizer_state(model, optimizer):
         per_param.append({k: (v.detach().to("cpu").clone().reshape(-1).float() if isinstance(v, torch.Tensor)
                               else torch.tensor([float(v)])) for k, v in s.items()
                           if k in ("step", "exp_avg", "exp_avg_sq")})
-    return {"n_state": sum(s is not None for s in per_param), "per_param": per_param,
-            "lrs": [float(g["lr"]) for g in optimizer.param_groups]}
+    return OptimizerState(n_state=sum(s is not None for s in per_param), per_param=per_param,
+                          lrs=[float(g["lr"]) for g in optimizer.param_groups])
 
 
 def scheduler_epoch(scheduler):
@@ -155,7 +258,7 @@ class _Moves:
 
 # ---- probes ----
 
-def save_file(mod):
+def save_file(mod) -> SavedFile:
     """save_checkpoint once; the file's bytes, what else was written, the states saved, and the files
     moved (from where to where)."""
     before = listing()
@@ -163,15 +266,15 @@ def save_file(mod):
     os.makedirs(FOLDER, exist_ok=True)
     with _Moves(mod) as moves:
         mod.save_checkpoint(PATH, model, optimizer, SAVED_AT, scheduler=scheduler)
-    return {"exists": os.path.isfile(PATH), "size": os.path.getsize(PATH) if os.path.isfile(PATH) else 0,
-            "file": file_bytes(PATH), "folder": listing(FOLDER),
-            "elsewhere": [n for n in listing() if n not in before and n not in (FOLDER, SYSTEM_TEMP)]
-            + [os.path.join(SYSTEM_TEMP, n) for n in listing(SYSTEM_TEMP)],
-            "model": model_state(model), "optimizer": optimizer_state(model, optimizer),
-            "path": os.path.abspath(PATH), "moves": moves.moves}
+    return SavedFile(exists=os.path.isfile(PATH), size=os.path.getsize(PATH) if os.path.isfile(PATH) else 0,
+                     file=file_bytes(PATH), folder=listing(FOLDER),
+                     elsewhere=[n for n in listing() if n not in before and n not in (FOLDER, SYSTEM_TEMP)]
+                     + [os.path.join(SYSTEM_TEMP, n) for n in listing(SYSTEM_TEMP)],
+                     model=model_state(model), optimizer=optimizer_state(model, optimizer),
+                     path=os.path.abspath(PATH), moves=[(src, dst) for src, dst in moves.moves])
 
 
-def round_trip(mod):
+def round_trip(mod) -> RoundTrip:
     """Save a trained run; load it into a fresh model alone (optimizer and scheduler left out)."""
     model, optimizer, scheduler = trained_run()
     os.makedirs(FOLDER, exist_ok=True)
@@ -184,11 +287,11 @@ def round_trip(mod):
     fresh.eval()
     with torch.no_grad():
         want, got = model(X), fresh(X)
-    return {"error": error, "saved": model_state(model), "initial": initial, "loaded": model_state(fresh),
-            "want_out": want, "got_out": got}
+    return RoundTrip(error=error, saved=model_state(model), initial=initial, loaded=model_state(fresh),
+                     want_out=want, got_out=got)
 
 
-def epochs(mod):
+def epochs(mod) -> list[EpochCall]:
     """What load_checkpoint returns for checkpoints saved with epoch 0 and epoch 7."""
     out = []
     os.makedirs(FOLDER, exist_ok=True)
@@ -197,11 +300,11 @@ def epochs(mod):
         mod.save_checkpoint(PATH, model, optimizer, epoch, scheduler=scheduler)
         model, optimizer, scheduler = make_run(99)
         result = mod.load_checkpoint(PATH, model, optimizer, scheduler=scheduler)
-        out.append({"saved": epoch, "got": describe(result)})
+        out.append(EpochCall(saved=epoch, got=describe(result)))
     return out
 
 
-def resume(mod, with_scheduler):
+def resume(mod, with_scheduler) -> ResumeTrace:
     """Train EPOCHS epochs straight; and again, stopping after SAVED_AT to save, load into fresh
     objects and finish. Parameters after every epoch, learning rates, states at the hand-over."""
     straight = trained_run(0, with_scheduler)
@@ -212,18 +315,17 @@ def resume(mod, with_scheduler):
         if epoch == SAVED_AT:
             opt_at_save = optimizer_state(straight[0], straight[1])
             sched_at_save = scheduler_epoch(straight[2])
-    out = {"straight": {"params": params, "lrs": lrs}, "opt_at_save": opt_at_save,
-           "sched_at_save": sched_at_save, "error": None, "stage": None}
 
     model, optimizer, scheduler = trained_run(SAVED_AT + 1, with_scheduler)
-    out["saved_model"] = model_state(model)
+    out = ResumeTrace(straight=Trajectory(params=params, lrs=lrs), opt_at_save=opt_at_save,
+                      sched_at_save=sched_at_save, error=None, stage=None, saved_model=model_state(model))
     os.makedirs(FOLDER, exist_ok=True)
     if with_scheduler:
         _, error = attempt(mod, mod.save_checkpoint, PATH, model, optimizer, SAVED_AT, scheduler=scheduler)
     else:
         _, error = attempt(mod, mod.save_checkpoint, PATH, model, optimizer, SAVED_AT)
     if error:
-        out.update(error=error, stage="save")
+        out.error, out.stage = error, "save"
         return out
     del model, optimizer, scheduler
 
@@ -233,20 +335,20 @@ def resume(mod, with_scheduler):
     else:
         _, error = attempt(mod, mod.load_checkpoint, PATH, model, optimizer)
     if error:
-        out.update(error=error, stage="load")
+        out.error, out.stage = error, "load"
         return out
-    out["loaded_model"] = model_state(model)
-    out["loaded_opt"] = optimizer_state(model, optimizer)
-    out["loaded_sched"] = scheduler_epoch(scheduler)
+    out.loaded_model = model_state(model)
+    out.loaded_opt = optimizer_state(model, optimizer)
+    out.loaded_sched = scheduler_epoch(scheduler)
     params, lrs = [], []
     for _ in range(SAVED_AT + 1, EPOCHS):
         lrs.append(train_epoch(model, optimizer, scheduler))
         params.append(model_state(model))
-    out["resumed"] = {"params": params, "lrs": lrs}
+    out.resumed = Trajectory(params=params, lrs=lrs)
     return out
 
 
-def foreign_device(mod):
+def foreign_device(mod) -> ForeignLoad:
     """A checkpoint whose tensors are tagged as saved on another device ('meta', as a GPU's would be
     tagged 'cuda:0') is loaded on cpu, with map_location='cpu' and with the default."""
     model, optimizer, scheduler = trained_run()
@@ -257,15 +359,15 @@ def foreign_device(mod):
         mod.save_checkpoint(PATH, model, optimizer, SAVED_AT, scheduler=scheduler)
     finally:
         torch.serialization.location_tag = real_tag
-    out = {"saved": model_state(model)}
+    saved, attempts = model_state(model), {}
     for how in ("explicit", "default"):
         fresh, opt, sched = make_run(99)
         kwargs = {"map_location": "cpu"} if how == "explicit" else {}
         _, error = attempt(mod, mod.load_checkpoint, PATH, fresh, opt, scheduler=sched, **kwargs)
         state = fresh.state_dict()
-        out[how] = {"error": error, "devices": sorted({str(v.device) for v in state.values()}),
-                    "loaded": {k: v.detach().clone() for k, v in state.items() if not v.is_meta}}
-    return out
+        attempts[how] = LoadAttempt(error=error, devices=sorted({str(v.device) for v in state.values()}),
+                                    loaded={k: v.detach().clone() for k, v in state.items() if not v.is_meta})
+    return ForeignLoad(saved=saved, **attempts)
 
 
 def _tensor_devices(obj, found, depth=0):
@@ -281,7 +383,7 @@ def _tensor_devices(obj, found, depth=0):
             _tensor_devices(v, found, depth + 1)
 
 
-def load_onto(mod, device):
+def load_onto(mod, device) -> LoadOnto:
     """Load a cpu checkpoint into a model on `device` with map_location=device; the devices of the
     tensors torch.load handed back (spied on), and the model's values where readable."""
     model, optimizer, scheduler = trained_run()
@@ -304,12 +406,9 @@ def load_onto(mod, device):
         torch.load = torch.serialization.load = real_load
     if error and device == "meta" and calls and "meta" in error:
         error = None  # values cannot be read on meta (e.g. an epoch stored as a tensor); the devices tell
-    out = {"error": error, "calls": len(calls), "devices": sorted(set(seen)),
-           "model_devices": sorted({str(v.device) for v in fresh.state_dict().values()}),
-           "saved": model_state(model), "loaded": None}
-    if device != "meta" and not error:
-        out["loaded"] = model_state(fresh)
-    return out
+    return LoadOnto(error=error, calls=len(calls), devices=sorted(set(seen)),
+                    model_devices=sorted({str(v.device) for v in fresh.state_dict().values()}),
+                    saved=model_state(model), loaded=model_state(fresh) if device != "meta" and not error else None)
 
 
 # ---- failing saves ----
@@ -390,7 +489,7 @@ class _Injection:
 SCENARIOS = [("torch_save", True), ("file_write", True), ("torch_save", False)]
 
 
-def atomic(mod):
+def atomic(mod) -> list[AtomicScenario]:
     """For each scenario, in its own folder: maybe an older checkpoint (epoch 1), then a save that
     fails halfway (epoch 2), then a save that works (epoch 3). The file at path after each."""
     out = []
@@ -409,7 +508,7 @@ def atomic(mod):
         after = file_bytes(path)
         after_exists = os.path.exists(path)
         mod.save_checkpoint(path, model, optimizer, 3, scheduler=scheduler)
-        out.append({"how": how, "older": older, "old": old, "error": error, "triggered": injection.triggered,
-                    "after_exists": after_exists, "after": after, "final": file_bytes(path),
-                    "folder": listing(folder)})
+        out.append(AtomicScenario(how=how, older=older, old=old, error=error, triggered=injection.triggered,
+                                  after_exists=after_exists, after=after, final=file_bytes(path),
+                                  folder=listing(folder)))
     return out
