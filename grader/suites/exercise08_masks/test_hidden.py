@@ -22,22 +22,22 @@ def _true_padding(lengths, T):
 def test_api(student):
     """The four names exist with the README's signatures and return tensors of the right shapes"""
     student.expect_api()
-    tensor_of(student.run("padding_mask_call", lengths=[3, 1, 4])["mask"], "padding_mask([3, 1, 4])",
+    tensor_of(student.run("padding_mask_call", lengths=[3, 1, 4]).mask, "padding_mask([3, 1, 4])",
               shape=[3, 4], dtype=None)
-    tensor_of(student.run("causal_mask_call", T=4)["mask"], "causal_mask(4)", shape=[4, 4], dtype=None)
-    tensor_of(student.run("masked_mean_call")["out"], "masked_mean of x (3, 5, 4)", shape=[3, 4])
+    tensor_of(student.run("causal_mask_call", T=4).mask, "causal_mask(4)", shape=[4, 4], dtype=None)
+    tensor_of(student.run("masked_mean_call").out, "masked_mean of x (3, 5, 4)", shape=[3, 4])
     got = student.run("classifier_behaviour", pad_idx=0)
-    tensor_of(got["train"]["logits"], "the classifier's logits for 3 sequences and 3 classes", shape=[3, 3])
+    tensor_of(got.train.logits, "the classifier's logits for 3 sequences and 3 classes", shape=[3, 3])
 
 
 @check("api")
 def test_mask_dtypes(student):
     """padding_mask and causal_mask return bool tensors"""
-    for what, desc in (("padding_mask", student.run("padding_mask_call", lengths=[3, 1, 4])["mask"]),
-                       ("causal_mask", student.run("causal_mask_call", T=4)["mask"])):
+    for what, desc in (("padding_mask", student.run("padding_mask_call", lengths=[3, 1, 4]).mask),
+                       ("causal_mask", student.run("causal_mask_call", T=4).mask)):
         tensor_of(desc, f"the result of {what}", dtype=None)
-        expect(desc["dtype"] == "torch.bool",
-               f"{what} returns a {desc['dtype']} tensor; masks must be torch.bool (True = not "
+        expect(desc.dtype == "torch.bool",
+               f"{what} returns a {desc.dtype} tensor; masks must be torch.bool (True = not "
                "allowed): build it from a comparison such as `>=` or `>` (or call .bool())")
 
 
@@ -50,7 +50,7 @@ def test_padding_mask_values(student):
         got = student.run("padding_mask_call", lengths=lengths, max_len=None)
         T = max(lengths)
         want = _true_padding(lengths, T)
-        mask = _bool_values(got["mask"], f"padding_mask({lengths})", [len(lengths), T])
+        mask = _bool_values(got.mask, f"padding_mask({lengths})", [len(lengths), T])
         if torch.equal(mask, want):
             continue
         if torch.equal(mask, ~want):
@@ -61,7 +61,7 @@ def test_padding_mask_values(student):
                           "padding (use position >= length, not >)")
         raise Mistake(f"padding_mask({lengths}) is wrong: expected {want.int().tolist()}, "
                       f"got {mask.int().tolist()} (1 = padded)")
-    expect(got["lengths_kept"], "padding_mask changed the lengths tensor it was given")
+    expect(got.lengths_kept, "padding_mask changed the lengths tensor it was given")
 
 
 @check("values")
@@ -71,11 +71,11 @@ def test_padding_mask_max_len(student):
         if max_len is None:
             continue
         got = student.run("padding_mask_call", lengths=lengths, max_len=max_len)
-        shape = got["mask"].get("shape")
-        if got["mask"].get("is_tensor") and shape == [len(lengths), max(lengths)] and max_len != max(lengths):
+        shape = got.mask.shape
+        if got.mask.is_tensor and shape == [len(lengths), max(lengths)] and max_len != max(lengths):
             raise Mistake(f"padding_mask({lengths}, max_len={max_len}) ignored max_len: it has "
                           f"{shape[1]} columns, expected {max_len} (T = max_len when it is given)")
-        mask = _bool_values(got["mask"], f"padding_mask({lengths}, max_len={max_len})",
+        mask = _bool_values(got.mask, f"padding_mask({lengths}, max_len={max_len})",
                             [len(lengths), max_len])
         want = _true_padding(lengths, max_len)
         expect(torch.equal(mask, want), f"padding_mask({lengths}, max_len={max_len}) is wrong: expected "
@@ -87,7 +87,7 @@ def test_causal_mask_values(student):
     """causal_mask(T) is True exactly where the key index is greater than the query index"""
     for T in (4, 7, 1):
         got = student.run("causal_mask_call", T=T)
-        mask = _bool_values(got["mask"], f"causal_mask({T})", [T, T])
+        mask = _bool_values(got.mask, f"causal_mask({T})", [T, T])
         ones = torch.ones(T, T, dtype=torch.bool)
         want = ones.triu(1)
         if torch.equal(mask, want):
@@ -124,8 +124,8 @@ def _mean_candidates(x, pad):
 def test_masked_mean_values(student):
     """masked_mean averages each row over its real (non-padded) positions only"""
     got = student.run("masked_mean_call", grad=False)
-    out = tensor_of(got["out"], "masked_mean of x (3, 5, 4)", shape=[3, 4])
-    cand = _mean_candidates(got["x"], got["pad"])
+    out = tensor_of(got.out, "masked_mean of x (3, 5, 4)", shape=[3, 4])
+    cand = _mean_candidates(got.x, got.pad)
     if not close(out, cand["right"].float()):
         if close(out, cand["by_T"].float()):
             raise Mistake("masked_mean divides by T (all positions): divide the sum over real positions "
@@ -136,7 +136,7 @@ def test_masked_mean_values(student):
             raise Mistake("masked_mean averages the PADDED positions: the mask is True at padding, so "
                           "keep the positions where it is False")
         expect_close(out, cand["right"].float(), "masked_mean differs from the mean over the real positions")
-    expect(got["x_kept"] and got["pad_kept"],
+    expect(got.x_kept and got.pad_kept,
            "masked_mean changed its input in place (e.g. masked_fill_): use the out-of-place version")
 
 
@@ -144,9 +144,9 @@ def test_masked_mean_values(student):
 def test_masked_mean_gradients(student):
     """Gradients of masked_mean reach the real positions (1/count each) and are zero at padding"""
     got = student.run("masked_mean_call", grad=True)
-    grad = got["x_grad"]
+    grad = got.x_grad
     expect(grad is not None, "no gradient reached x through masked_mean (was the result detached?)")
-    pad, up = got["pad"], got["upstream"].double()
+    pad, up = got.pad, got.upstream.double()
     keep = (~pad).unsqueeze(-1).double()
     want = keep * up[:, None, :] / keep.sum(1, keepdim=True)
     if close(grad, (keep * up[:, None, :] / pad.shape[1]).float()):
@@ -161,19 +161,19 @@ def test_masked_mean_gradients(student):
 
 def _spy_message(info):
     """Why the classifier depends on padding, from what the encoder layer was given."""
-    spy = info["spy"]
-    tokens = info["tokens"]
-    if spy["n_layers"] == 0:
+    spy = info.spy
+    tokens = info.tokens
+    if spy.n_layers == 0:
         return "no nn.TransformerEncoderLayer was found in the model"
-    if not spy["masks"]:
+    if not spy.masks:
         return "the nn.TransformerEncoderLayer was never called"
-    mask = spy["masks"][0]
+    mask = spy.masks[0]
     if mask is None:
         return ("the encoder layer was called without src_key_padding_mask: pass "
                 "src_key_padding_mask=(tokens == pad_idx) so attention ignores the padded keys")
     if isinstance(mask, str) or list(mask.shape) != list(tokens.shape):
         return "the key padding mask given to the encoder layer is not a (B, T) tensor"
-    pad_idx = info["pad_idx"]
+    pad_idx = info.pad_idx
     want = tokens == pad_idx
     if torch.equal(mask, ~want):
         return ("the key padding mask is inverted: it must be True at padded tokens "
@@ -186,15 +186,13 @@ def _spy_message(info):
 
 
 def _behaviour(student, pad_idx):
-    info = student.run("classifier_behaviour", pad_idx=pad_idx)
-    info["pad_idx"] = pad_idx
-    return info
+    return student.run("classifier_behaviour", pad_idx=pad_idx)
 
 
 def _embedded_behaviour(student, pad_idx):
     """`_behaviour`, once the model is seen to embed the tokens with an nn.Embedding."""
     info = _behaviour(student, pad_idx)
-    expect(info["n_token_embeddings"] > 0, "no nn.Embedding of the model was called with the tokens: "
+    expect(info.n_token_embeddings > 0, "no nn.Embedding of the model was called with the tokens: "
            "embed them with nn.Embedding(vocab_size, d_model, padding_idx=pad_idx)")
     return info
 
@@ -205,24 +203,24 @@ def _same(a, b):
 
 
 def _expect_deterministic(info, mode):
-    part = info[mode]
-    first = tensor_of(part["logits"], f"the logits ({mode} mode)", shape=[3, 3])
-    again = tensor_of(part["again"], f"the logits ({mode} mode)", shape=[3, 3])
+    part = getattr(info, mode)
+    first = tensor_of(part.logits, f"the logits ({mode} mode)", shape=[3, 3])
+    again = tensor_of(part.again, f"the logits ({mode} mode)", shape=[3, 3])
     expect(_same(first, again), f"two identical calls in {mode} mode gave different logits: build the "
            "encoder layer with dropout=0.0 (and add no other randomness)")
     return first
 
 
 def _expect_padding_invariant(info, mode):
-    part = info[mode]
+    part = getattr(info, mode)
     first = _expect_deterministic(info, mode)
-    longer = tensor_of(part["longer"], f"the logits ({mode} mode)", shape=[3, 3])
-    where = f" (pad_idx={info['pad_idx']}, {mode} mode)"
+    longer = tensor_of(part.longer, f"the logits ({mode} mode)", shape=[3, 3])
+    where = f" (pad_idx={info.pad_idx}, {mode} mode)"
     if first.isnan().any():
         raise Mistake("the logits contain NaN" + where + ": " + _spy_message(info))
     if not close(longer, first, tol=FLOAT32_LAYERS):
         raise Mistake("appending padding to a batch changed the logits" + where + ": " + _spy_message(info))
-    for i, alone in enumerate(part["alone"]):
+    for i, alone in enumerate(part.alone):
         single = tensor_of(alone, f"the logits of a single sequence ({mode} mode)", shape=[1, 3])
         if not close(single[0], first[i], tol=FLOAT32_LAYERS):
             raise Mistake(f"sequence {i} alone (no padding) gets other logits than inside a padded batch"
@@ -261,8 +259,8 @@ def test_classifier_pad_content_ignored(student):
         info = _embedded_behaviour(student, pad_idx)
         for mode in ("train", "eval"):
             _expect_deterministic(info, mode)
-            longer = tensor_of(info[mode]["longer"], "the logits", shape=[3, 3])
-            noisy = tensor_of(info[mode]["noisy_pad"], "the logits", shape=[3, 3])
+            longer = tensor_of(getattr(info, mode).longer, "the logits", shape=[3, 3])
+            noisy = tensor_of(getattr(info, mode).noisy_pad, "the logits", shape=[3, 3])
             if not close(noisy, longer, tol=FLOAT32_LAYERS):
                 raise Mistake(f"changing the embeddings of padded positions changed the logits (pad_idx="
                               f"{pad_idx}, {mode} mode): " + _spy_message(info))
@@ -273,11 +271,11 @@ def test_classifier_embedding_padding_idx(student):
     """The token embedding is built with padding_idx=pad_idx (its pad row starts at zero)"""
     for pad_idx in (0, 3):
         info = _embedded_behaviour(student, pad_idx)
-        found = info["padding_idx"]
+        found = info.padding_idx
         expect(pad_idx in found, f"the token embedding has padding_idx={found[0]}, expected {pad_idx}: "
                "build it with nn.Embedding(vocab_size, d_model, padding_idx=pad_idx) so the pad token's "
                "vector is zero and never trained")
-        expect(all(info["pad_row_zero"]), f"the embedding row of pad_idx={pad_idx} is not zero at "
+        expect(all(info.pad_row_zero), f"the embedding row of pad_idx={pad_idx} is not zero at "
                "initialisation (did you re-initialise the whole embedding weight?)")
 
 
@@ -285,28 +283,28 @@ def test_classifier_embedding_padding_idx(student):
 def test_classifier_gradients(student):
     """A backward pass reaches the embedding and the classification head, with finite gradients"""
     got = student.run("classifier_gradients")
-    expect(got["loss_has_graph"], "the logits carry no graph: the loss cannot be backpropagated")
-    expect(got["n_token_embeddings"] > 0, "no nn.Embedding of the model was called with the tokens")
-    expect(not got["nonfinite"], f"non-finite gradients in {', '.join(got['nonfinite'][:3])}")
-    grads = got["embedding_grad_used"]
+    expect(got.loss_has_graph, "the logits carry no graph: the loss cannot be backpropagated")
+    expect(got.n_token_embeddings > 0, "no nn.Embedding of the model was called with the tokens")
+    expect(not got.nonfinite, f"non-finite gradients in {', '.join(got.nonfinite[:3])}")
+    grads = got.embedding_grad_used
     expect(all(g is not None and g > 0 for g in grads),
            "no gradient reaches the token embedding (is its output detached or computed under no_grad?)")
-    expect(got["n_heads"] > 0, "no nn.Linear head with out_features = num_classes was found")
-    expect(any(g > 0 for g in got["head_grad"]), "no gradient reaches the classification head")
+    expect(got.n_heads > 0, "no nn.Linear head with out_features = num_classes was found")
+    expect(any(g > 0 for g in got.head_grad), "no gradient reaches the classification head")
 
 
 @check("loss-decrease")
 def test_classifier_learns(student):
     """A few Adam steps on a small task make the loss fall"""
     got = student.run("classifier_training")
-    losses = got["losses"]
+    losses = got.losses
     expect(all(l == l for l in losses), "the loss became NaN during training")
     softmax = (": the model returns probabilities (each row sums to 1), so softmax was applied before "
                "F.cross_entropy / nn.CrossEntropyLoss, which applies log_softmax itself; forward must return "
-               "the raw logits") if got["probabilities"] else ""
+               "the raw logits") if got.probabilities else ""
     expect(losses[-1] < 0.3 * losses[0],
            f"in 20 Adam steps the loss fell only from {losses[0]:.3f} to {losses[-1]:.3f}{softmax}")
-    expect(got["accuracy"] >= 0.9, f"after training, accuracy on the training set is only {got['accuracy']:.2f}")
+    expect(got.accuracy >= 0.9, f"after training, accuracy on the training set is only {got.accuracy:.2f}")
 
 
 DEVICE_RUNS = {"train": "the classifier in train mode (forward and backward)",
