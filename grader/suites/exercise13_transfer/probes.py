@@ -9,15 +9,112 @@ probe). Modules and parameters are reported by their names in `named_modules()` 
 """
 
 from collections import OrderedDict
+from dataclasses import dataclass
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from grader.suites.worker_side import describe
+from grader.suites.worker_side import Described, describe
 from grader.suites.worker_side import warm_optimizers as warm  # noqa: F401  (called by the zygote)
 
 D_IN, N_CLASSES = 6, 3
+
+
+# ---- what the probes return ----
+
+@dataclass
+class FreezeCall:
+    """freeze(<target>): requires_grad and state per parameter / state entry name, before and after."""
+    inside: list[str]  # the names of the target module's parameters
+    before: dict[str, bool]  # requires_grad per parameter name
+    after: dict[str, bool]
+    state_before: dict[str, Tensor]  # the model's state_dict
+    state_after: dict[str, Tensor]
+    param_names: list[str]  # after the call
+    modes_changed: list[str]  # modules whose train/eval mode the call changed
+    grad_enabled: bool  # torch.is_grad_enabled() after the call
+
+
+@dataclass
+class HeadParam:
+    """A parameter of the new head."""
+    shape: list[int]
+    requires_grad: bool
+    is_parameter: bool  # an nn.Parameter, not a plain tensor
+
+
+@dataclass
+class HeadCall:
+    """replace_head(model, num_classes): what it returned, what model.fc is, the backbone around it."""
+    returned_is_model: bool
+    returned_type: str
+    returned_is_module: bool
+    old_in_features: int
+    fc_type: str
+    fc_is_linear: bool
+    fc_is_old: bool
+    fc_params: dict[str, HeadParam] | None  # per parameter name of the new head; None if it is no module
+    in_features: int | None  # None unless the new head is an nn.Linear
+    out_features: int | None
+    has_bias: bool
+    backbone_before: dict[str, Tensor]  # model.features' state_dict
+    backbone_after: dict[str, Tensor]
+    backbone_rg_before: dict[str, bool]  # requires_grad per backbone parameter name
+    backbone_rg_after: dict[str, bool]
+    output_shape: list[int] | None  # the model's output on 5 samples; None if it raised
+    output_error: str | None
+
+
+@dataclass
+class OptGroup:
+    """One param group: its parameters' names in the model, and its hyperparameters (HYPER)."""
+    params: list[str]
+    lr: Described
+    momentum: Described
+    weight_decay: Described
+    dampening: Described
+    nesterov: Described
+    maximize: Described
+
+
+@dataclass
+class OptimizerCall:
+    """make_optimizer(model, lr): what it returned, and the model's trainable and frozen parameters."""
+    type: str
+    is_optimizer: bool
+    is_sgd: bool
+    groups: list[OptGroup] | None  # None unless it is a torch.optim.Optimizer
+    trainable: list[str]
+    frozen: list[str]
+
+
+@dataclass
+class Layer:
+    """One module of the model (named_modules())."""
+    name: str
+    type: str
+    is_bn: bool
+    params: dict[str, bool]  # requires_grad per parameter name
+    training: bool
+
+
+@dataclass
+class ModesCall:
+    """finetune_mode(model): the modules before and after; the error, when caught."""
+    before: list[Layer]
+    after: list[Layer] | None  # None when it raised
+    error: str | None
+
+
+@dataclass
+class FinetuneRun:
+    """The whole workflow: the loss at each step, model.features' state_dict before and after."""
+    losses: list[float]
+    backbone_before: dict[str, Tensor]
+    backbone_after: dict[str, Tensor]
+    param_names: list[str]  # model.features' parameters
+    bn_names: list[str]  # model.features' BatchNorm layers
 
 
 # ---- the probes' own models ----
@@ -134,7 +231,7 @@ def _error(exc):
 
 # ---- freeze ----
 
-def freeze_call(mod, model_name, target, pre_frozen=()):
+def freeze_call(mod, model_name, target, pre_frozen=()) -> FreezeCall:
     """freeze(<target>) on a model whose parameters all had gradients; which now require grad?
 
     target: "model", "features", "block" (a nested block), "fc" (a leaf nn.Linear).
@@ -152,21 +249,21 @@ def freeze_call(mod, model_name, target, pre_frozen=()):
     before = _state(model)
     modes_before = {name: m.training for name, m in model.named_modules()}
     mod.freeze(module)
-    return {
-        "inside": [name for name, p in model.named_parameters() if id(p) in inside],
-        "before": before_rg,
-        "after": _requires_grad(model),
-        "state_before": before,
-        "state_after": _state(model),
-        "param_names": [name for name, _ in model.named_parameters()],
-        "modes_changed": [name for name, m in model.named_modules() if m.training != modes_before.get(name)],
-        "grad_enabled": torch.is_grad_enabled(),
-    }
+    return FreezeCall(
+        inside=[name for name, p in model.named_parameters() if id(p) in inside],
+        before=before_rg,
+        after=_requires_grad(model),
+        state_before=before,
+        state_after=_state(model),
+        param_names=[name for name, _ in model.named_parameters()],
+        modes_changed=[name for name, m in model.named_modules() if m.training != modes_before.get(name)],
+        grad_enabled=torch.is_grad_enabled(),
+    )
 
 
 # ---- replace_head ----
 
-def replace_head_call(mod, model_name, num_classes, frozen="none"):
+def replace_head_call(mod, model_name, num_classes, frozen="none") -> HeadCall:
     """replace_head(model, num_classes): what is model.fc afterwards, and what was returned?"""
     model = _pretrained(model_name)
     _set_frozen(model, frozen)
@@ -175,33 +272,37 @@ def replace_head_call(mod, model_name, num_classes, frozen="none"):
     backbone_rg_before = {name: p.requires_grad for name, p in model.features.named_parameters()}
     returned = mod.replace_head(model, num_classes)
     fc = model.fc
-    info = {
-        "returned_is_model": returned is model,
-        "returned_type": type(returned).__name__,
-        "returned_is_module": isinstance(returned, nn.Module),
-        "old_in_features": old_fc.in_features,
-        "fc_type": type(fc).__name__,
-        "fc_is_linear": isinstance(fc, nn.Linear),
-        "fc_is_old": fc is old_fc,
-        "fc_params": {name: {"shape": list(p.shape), "requires_grad": bool(p.requires_grad),
-                             "is_parameter": isinstance(p, nn.Parameter)}
-                      for name, p in fc.named_parameters()} if isinstance(fc, nn.Module) else None,
-        "in_features": getattr(fc, "in_features", None) if isinstance(fc, nn.Linear) else None,
-        "out_features": getattr(fc, "out_features", None) if isinstance(fc, nn.Linear) else None,
-        "has_bias": isinstance(fc, nn.Linear) and fc.bias is not None,
-        "backbone_before": backbone_before,
-        "backbone_after": {name: _plain(t) for name, t in model.features.state_dict().items()},
-        "backbone_rg_before": backbone_rg_before,
-        "backbone_rg_after": {name: p.requires_grad for name, p in model.features.named_parameters()},
-        "output_shape": None, "output_error": None,
-    }
+    fc_params = {name: HeadParam(shape=list(p.shape), requires_grad=bool(p.requires_grad),
+                                 is_parameter=isinstance(p, nn.Parameter))
+                 for name, p in fc.named_parameters()} if isinstance(fc, nn.Module) else None
+    backbone_after = {name: _plain(t) for name, t in model.features.state_dict().items()}
+    backbone_rg_after = {name: p.requires_grad for name, p in model.features.named_parameters()}
+    output_shape, output_error = None, None
     model.eval()
     try:
         with torch.no_grad():
-            info["output_shape"] = list(model(_inputs(model_name, n=5)).shape)
+            output_shape = list(model(_inputs(model_name, n=5)).shape)
     except Exception as exc:
-        info["output_error"] = _error(exc)
-    return info
+        output_error = _error(exc)
+    return HeadCall(
+        returned_is_model=returned is model,
+        returned_type=type(returned).__name__,
+        returned_is_module=isinstance(returned, nn.Module),
+        old_in_features=old_fc.in_features,
+        fc_type=type(fc).__name__,
+        fc_is_linear=isinstance(fc, nn.Linear),
+        fc_is_old=fc is old_fc,
+        fc_params=fc_params,
+        in_features=getattr(fc, "in_features", None) if isinstance(fc, nn.Linear) else None,
+        out_features=getattr(fc, "out_features", None) if isinstance(fc, nn.Linear) else None,
+        has_bias=isinstance(fc, nn.Linear) and fc.bias is not None,
+        backbone_before=backbone_before,
+        backbone_after=backbone_after,
+        backbone_rg_before=backbone_rg_before,
+        backbone_rg_after=backbone_rg_after,
+        output_shape=output_shape,
+        output_error=output_error,
+    )
 
 
 # ---- make_optimizer ----
@@ -209,32 +310,33 @@ def replace_head_call(mod, model_name, num_classes, frozen="none"):
 HYPER = ("lr", "momentum", "weight_decay", "dampening", "nesterov", "maximize")
 
 
-def optimizer_call(mod, model_name, frozen, lr):
+def optimizer_call(mod, model_name, frozen, lr) -> OptimizerCall:
     """make_optimizer(model, lr) after a new head: which parameters, which settings?"""
     model = _pretrained(model_name)
     _set_frozen(model, frozen)
     model.fc = nn.Linear(model.fc.in_features, N_CLASSES)
     names = {id(p): name for name, p in model.named_parameters()}
     opt = mod.make_optimizer(model, lr)
-    info = {"type": type(opt).__name__, "is_optimizer": isinstance(opt, torch.optim.Optimizer),
-            "is_sgd": isinstance(opt, torch.optim.SGD), "groups": None,
-            "trainable": [n for n, p in model.named_parameters() if p.requires_grad],
-            "frozen": [n for n, p in model.named_parameters() if not p.requires_grad]}
-    if info["is_optimizer"]:
-        info["groups"] = [{"params": [names.get(id(p), "<not a parameter of the model>") for p in g["params"]],
-                           **{k: describe(g.get(k)) for k in HYPER}} for g in opt.param_groups]
-    return info
+    is_optimizer = isinstance(opt, torch.optim.Optimizer)
+    groups = None
+    if is_optimizer:
+        groups = [OptGroup(params=[names.get(id(p), "<not a parameter of the model>") for p in g["params"]],
+                           **{k: describe(g.get(k)) for k in HYPER}) for g in opt.param_groups]
+    return OptimizerCall(type=type(opt).__name__, is_optimizer=is_optimizer,
+                         is_sgd=isinstance(opt, torch.optim.SGD), groups=groups,
+                         trainable=[n for n, p in model.named_parameters() if p.requires_grad],
+                         frozen=[n for n, p in model.named_parameters() if not p.requires_grad])
 
 
 # ---- finetune_mode ----
 
-def _layers(model):
-    return [{"name": name, "type": type(m).__name__, "is_bn": isinstance(m, _BatchNorm),
-             "params": {n: bool(p.requires_grad) for n, p in m.named_parameters()},
-             "training": bool(m.training)} for name, m in model.named_modules()]
+def _layers(model) -> list[Layer]:
+    return [Layer(name=name, type=type(m).__name__, is_bn=isinstance(m, _BatchNorm),
+                  params={n: bool(p.requires_grad) for n, p in m.named_parameters()},
+                  training=bool(m.training)) for name, m in model.named_modules()]
 
 
-def finetune_modes(mod, model_name, frozen, start_training, catch=False):
+def finetune_modes(mod, model_name, frozen, start_training, catch=False) -> ModesCall:
     """finetune_mode(model) on a model with `frozen` parameters, starting in train or eval mode.
 
     catch: report an exception the submission raises (to name it) instead of failing the probe.
@@ -250,8 +352,8 @@ def finetune_modes(mod, model_name, frozen, start_training, catch=False):
     except Exception as exc:
         if not catch:
             raise
-        return {"before": before, "after": None, "error": _error(exc)}
-    return {"before": before, "after": _layers(model), "error": None}
+        return ModesCall(before=before, after=None, error=_error(exc))
+    return ModesCall(before=before, after=_layers(model), error=None)
 
 
 # ---- the whole workflow ----
@@ -259,7 +361,7 @@ def finetune_modes(mod, model_name, frozen, start_training, catch=False):
 FT_STEPS, FT_LR = 25, 1.0
 
 
-def finetune_run(mod):
+def finetune_run(mod) -> FinetuneRun:
     """freeze the backbone, replace the head, make_optimizer, finetune_mode, then train the head."""
     model = _pretrained("part")
     X = _inputs("part", n=48, seed=5)
@@ -286,7 +388,7 @@ def finetune_run(mod):
         optimizer.step()
         losses.append(float(loss.detach()))
     bn_names = [name for name, m in model.features.named_modules() if isinstance(m, _BatchNorm)]
-    return {"losses": losses, "backbone_before": backbone_before,
-            "backbone_after": {name: _plain(t) for name, t in model.features.state_dict().items()},
-            "param_names": [name for name, _ in model.features.named_parameters()],
-            "bn_names": bn_names}
+    return FinetuneRun(losses=losses, backbone_before=backbone_before,
+                       backbone_after={name: _plain(t) for name, t in model.features.state_dict().items()},
+                       param_names=[name for name, _ in model.features.named_parameters()],
+                       bn_names=bn_names)
