@@ -7,14 +7,15 @@ submission that relies on them is caught by what it does, not by its source text
 """
 
 import contextlib
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from torch import nn
+from torch import Tensor, nn
 from torch.nn.modules import batchnorm, instancenorm, normalization
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from grader.suites.worker_side import describe
+from grader.suites.worker_side import Described, describe
 
 FORBIDDEN_MARK = "forbidden in this exercise"
 _NORM_KERNELS = ("batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm")
@@ -102,11 +103,95 @@ def library_norms_forbidden(mod, used=None):
             setattr(owner, attr, original)
 
 
+# ---- what the probes return ----
+
+@dataclass
+class LoadProblem:
+    """An attribute through which `_load` could not set a known value."""
+    name: str
+    found: str  # the attribute's type name ("tensor" when it is a tensor of another shape)
+    shape: list[int] | None  # that tensor's shape; None when it is no tensor
+
+
+@dataclass
+class Failed:
+    """A forward on an (N, C, L) input that raised a RuntimeError (`_failed`)."""
+    error: str
+
+
+@dataclass
+class NotMoved:
+    """Running statistics that kept their dtype after module.to(torch.float64)."""
+    not_moved: dict[str, str]  # buffer name -> its dtype
+
+
+@dataclass
+class BnStructure:
+    params: dict[str, Described]  # named_parameters()
+    buffers: dict[str, Described]  # named_buffers()
+    keys: list[str]  # state_dict keys
+    attrs: dict[str, Described]  # weight, bias, running_mean, running_var as attributes
+    state: dict[str, Tensor]  # what was then loaded with load_state_dict
+    unexpected: list[str]  # load_state_dict's unexpected_keys
+    loaded: dict[str, Tensor]  # the state_dict's values for those keys after the load
+
+
+@dataclass
+class RunningStats:
+    running_mean: Described
+    running_var: Described
+
+
+@dataclass
+class BnRun:
+    state: dict[str, Tensor]  # loaded into the layer by attribute name
+    batches: list[Tensor]  # the train-mode inputs
+    eval_x: Tensor  # the eval-mode input
+    outs: list[Described]  # the train-mode outputs
+    stats: list[RunningStats]  # after each train-mode forward
+    eval_out: Described
+    eval_stats: RunningStats  # after the eval-mode forward
+    load_problem: LoadProblem | None
+    eps: float
+    momentum: float
+
+
+@dataclass
+class Grads:
+    """A norm layer's float64 forward on `x` (a leaf), and the gradients of sum(out * grad_out)."""
+    state: dict[str, Tensor]
+    x: Tensor
+    grad_out: Tensor
+    out: Described
+    x_grad: Described
+    weight_grad: Described
+    bias_grad: Described
+    load_problem: LoadProblem | None
+
+
+@dataclass
+class LnStructure:
+    params: dict[str, Described]  # named_parameters()
+    keys: list[str]  # state_dict keys
+
+
+@dataclass
+class LnRun:
+    state: dict[str, Tensor]  # loaded into the layer by attribute name
+    x: Tensor
+    train_out: Described
+    eval_out: Described
+    single_out: Described  # the first sample passed alone (eval mode)
+    again_out: Described  # back in train mode
+    load_problem: LoadProblem | None
+    eps: float
+
+
 def _plain(t):
     return t.detach().to("cpu").clone().as_subclass(torch.Tensor)
 
 
-def _load(m, state):
+def _load(m, state) -> LoadProblem | None:
     """Copy `state` into the attributes the contract names; a problem description or None.
 
     Loading through the attribute names (not load_state_dict) keeps the value checks apart
@@ -116,14 +201,14 @@ def _load(m, state):
         for name, value in state.items():
             target = getattr(m, name, None)
             if not isinstance(target, torch.Tensor):
-                return {"name": name, "found": type(target).__name__, "shape": None}
+                return LoadProblem(name=name, found=type(target).__name__, shape=None)
             if tuple(target.shape) != tuple(value.shape):
-                return {"name": name, "found": "tensor", "shape": list(target.shape)}
+                return LoadProblem(name=name, found="tensor", shape=list(target.shape))
             target.copy_(value)
     return None
 
 
-def _stat(m, name):
+def _stat(m, name) -> Described:
     return describe(getattr(m, name, None))
 
 
@@ -145,11 +230,11 @@ def _bn_data(shape, steps, seed, quiet=False):
     return state, batches, eval_x, grad_out
 
 
-def _failed(exc, shape):
+def _failed(exc, shape) -> Failed:
     """What a forward on an (N, C, L) input raised, as data (other inputs and errors are raised)."""
     if len(shape) != 3 or isinstance(exc, (ForbiddenNorm, NotImplementedError)) or not isinstance(exc, RuntimeError):
         raise exc
-    return {"error": f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:200]}", "load_problem": None}
+    return Failed(error=f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:200]}")
 
 
 def _bn_kwargs(eps, momentum):
@@ -161,7 +246,7 @@ def _bn_kwargs(eps, momentum):
     return kwargs
 
 
-def bn_structure(mod):
+def bn_structure(mod) -> BnStructure:
     """Parameters, buffers and state_dict keys of a fresh BatchNorm1d(3); then a load by name."""
     with library_norms_forbidden(mod):
         m = mod.BatchNorm1d(3)
@@ -172,11 +257,11 @@ def bn_structure(mod):
         state, _, _, _ = _bn_data((4, 3), 0, seed=5)
         result = m.load_state_dict(state, strict=False)
         loaded = {k: _plain(v) for k, v in m.state_dict().items() if k in state}
-    return {"params": params, "buffers": buffers, "keys": keys, "attrs": attrs, "state": state,
-            "unexpected": list(result.unexpected_keys), "loaded": loaded}
+    return BnStructure(params=params, buffers=buffers, keys=keys, attrs=attrs, state=state,
+                       unexpected=list(result.unexpected_keys), loaded=loaded)
 
 
-def bn_run(mod, shape, eps=None, momentum=None, steps=3, seed=0, quiet=False):
+def bn_run(mod, shape, eps=None, momentum=None, steps=3, seed=0, quiet=False) -> BnRun | Failed:
     """Train-mode forwards on `steps` batches, then one eval-mode forward; outputs and buffers."""
     try:
         return _bn_run(mod, shape, eps, momentum, steps, seed, quiet)
@@ -184,7 +269,7 @@ def bn_run(mod, shape, eps=None, momentum=None, steps=3, seed=0, quiet=False):
         return _failed(exc, shape)
 
 
-def _bn_run(mod, shape, eps, momentum, steps, seed, quiet):
+def _bn_run(mod, shape, eps, momentum, steps, seed, quiet) -> BnRun:
     state, batches, eval_x, _ = _bn_data(tuple(shape), steps, seed, quiet)
     with library_norms_forbidden(mod):
         m = mod.BatchNorm1d(shape[1], **_bn_kwargs(eps, momentum))
@@ -193,27 +278,27 @@ def _bn_run(mod, shape, eps, momentum, steps, seed, quiet):
         outs, stats = [], []
         for x in batches:  # inputs that require grad, as the output of earlier layers do
             outs.append(describe(m(x.clone().requires_grad_(True))))
-            stats.append({"running_mean": _stat(m, "running_mean"), "running_var": _stat(m, "running_var")})
+            stats.append(RunningStats(running_mean=_stat(m, "running_mean"), running_var=_stat(m, "running_var")))
         m.eval()
         eval_out = describe(m(eval_x.clone()))
-        eval_stats = {"running_mean": _stat(m, "running_mean"), "running_var": _stat(m, "running_var")}
-    return {"state": state, "batches": batches, "eval_x": eval_x, "outs": outs, "stats": stats,
-            "eval_out": eval_out, "eval_stats": eval_stats, "load_problem": problem,
-            "eps": 1e-5 if eps is None else eps, "momentum": 0.1 if momentum is None else momentum}
+        eval_stats = RunningStats(running_mean=_stat(m, "running_mean"), running_var=_stat(m, "running_var"))
+    return BnRun(state=state, batches=batches, eval_x=eval_x, outs=outs, stats=stats, eval_out=eval_out,
+                 eval_stats=eval_stats, load_problem=problem, eps=1e-5 if eps is None else eps,
+                 momentum=0.1 if momentum is None else momentum)
 
 
-def _grads_record(m, state, x, grad_out, out, problem):
+def _grads_record(m, state, x, grad_out, out, problem) -> Grads:
     """What a norm layer `m` gave in float64 for input `x` (a leaf): its output, and the gradients of
     sum(out * grad_out) with respect to x, its weight and its bias."""
     weight, bias = getattr(m, "weight", None), getattr(m, "bias", None)
-    return {"state": state, "x": _plain(x), "grad_out": grad_out.double(), "out": describe(out),
-            "x_grad": describe(x.grad),
-            "weight_grad": describe(weight.grad if isinstance(weight, torch.Tensor) else None),
-            "bias_grad": describe(bias.grad if isinstance(bias, torch.Tensor) else None),
-            "load_problem": problem}
+    return Grads(state=state, x=_plain(x), grad_out=grad_out.double(), out=describe(out),
+                 x_grad=describe(x.grad),
+                 weight_grad=describe(weight.grad if isinstance(weight, torch.Tensor) else None),
+                 bias_grad=describe(bias.grad if isinstance(bias, torch.Tensor) else None),
+                 load_problem=problem)
 
 
-def bn_grads(mod, shape, train, seed=0):
+def bn_grads(mod, shape, train, seed=0) -> Grads | NotMoved | Failed:
     """float64 forward + backward of sum(out * grad_out); gradients of input, weight and bias."""
     try:
         return _bn_grads(mod, shape, train, seed)
@@ -221,7 +306,7 @@ def bn_grads(mod, shape, train, seed=0):
         return _failed(exc, shape)
 
 
-def _bn_grads(mod, shape, train, seed):
+def _bn_grads(mod, shape, train, seed) -> Grads | NotMoved:
     state, batches, _, grad_out = _bn_data(tuple(shape), 1, seed)
     state = {k: v.double() for k, v in state.items()}
     x = batches[0].double().requires_grad_(True)
@@ -231,7 +316,7 @@ def _bn_grads(mod, shape, train, seed):
         not_moved = {n: str(t.dtype) for n in ("running_mean", "running_var")
                      if isinstance(t := getattr(m, n, None), torch.Tensor) and t.dtype != torch.float64}
         if not_moved:
-            return {"not_moved": not_moved, "load_problem": None}
+            return NotMoved(not_moved=not_moved)
         problem = _load(m, state)
         m.train(train)
         out = m(x)
@@ -258,15 +343,15 @@ def _ln_arg(normalized_shape, as_int):
     return normalized_shape[0] if as_int else tuple(normalized_shape)
 
 
-def ln_structure(mod, normalized_shape, as_int):
+def ln_structure(mod, normalized_shape, as_int) -> LnStructure:
     with library_norms_forbidden(mod):
         m = mod.LayerNorm(_ln_arg(normalized_shape, as_int))
         params = {n: describe(p) for n, p in m.named_parameters()}
         keys = list(m.state_dict().keys())
-    return {"params": params, "keys": keys}
+    return LnStructure(params=params, keys=keys)
 
 
-def ln_run(mod, shape, normalized_shape, as_int=False, eps=None, seed=0, quiet=False):
+def ln_run(mod, shape, normalized_shape, as_int=False, eps=None, seed=0, quiet=False) -> LnRun:
     """Outputs in train mode, in eval mode, and of the first sample alone."""
     state, x, _ = _ln_data(tuple(shape), normalized_shape, seed, quiet)
     with library_norms_forbidden(mod):
@@ -280,12 +365,11 @@ def ln_run(mod, shape, normalized_shape, as_int=False, eps=None, seed=0, quiet=F
         single_out = describe(m(x[:1].clone()))
         m.train()
         again_out = describe(m(x.clone()))
-    return {"state": state, "x": x, "train_out": train_out, "eval_out": eval_out,
-            "single_out": single_out, "again_out": again_out, "load_problem": problem,
-            "eps": 1e-5 if eps is None else eps}
+    return LnRun(state=state, x=x, train_out=train_out, eval_out=eval_out, single_out=single_out,
+                 again_out=again_out, load_problem=problem, eps=1e-5 if eps is None else eps)
 
 
-def ln_grads(mod, shape, normalized_shape, as_int=False, seed=0):
+def ln_grads(mod, shape, normalized_shape, as_int=False, seed=0) -> Grads:
     state, x, grad_out = _ln_data(tuple(shape), normalized_shape, seed)
     state = {k: v.double() for k, v in state.items()}
     x = x.double().requires_grad_(True)
@@ -300,11 +384,12 @@ def ln_grads(mod, shape, normalized_shape, as_int=False, seed=0):
 
 # ---------------------------------------------------------------- library norms
 
-def library_norms(mod):
+def library_norms(mod) -> dict[str, list[str]]:
     """Run both layers (train, eval, backward, 2-D and 3-D) with torch's norms refused.
 
     Each run is separate, so a layer that fails on one input for another reason is still
     watched on the others; if every run fails for another reason, that error is raised.
+    Per layer ("BatchNorm1d", "LayerNorm"): the names of the refused norms it called.
     """
     torch.manual_seed(0)
     report, errors, ran = {}, [], 0
