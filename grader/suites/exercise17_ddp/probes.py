@@ -16,10 +16,11 @@ import os
 import signal
 import sys
 import time
+from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
-from torch import nn
+from torch import Tensor, nn
 from torch.nn.modules.module import register_module_forward_pre_hook
 from torch.optim.optimizer import register_optimizer_step_pre_hook
 
@@ -39,6 +40,60 @@ SHARD_EPOCH0 = [(10, 0, 2, 0, 0), (10, 1, 2, 0, 0), (11, 0, 3, 0, 0), (11, 1, 3,
                 (12, 2, 5, 0, 3)]
 SHARD_LATER = [(10, 0, 2, 1, 0), (10, 1, 2, 3, 0), (11, 2, 3, 2, 0), (7, 0, 1, 5, 0), (9, 1, 2, 4, 7),
                (13, 3, 4, 1, 0)]
+
+
+# ---- what the probes return ----
+
+@dataclass
+class ShardCase:
+    """One call of shard: what it returned (read without trusting it), or the error it raised."""
+    case: list[int]  # n, rank, world_size, epoch, seed
+    type: str | None  # the returned type's name; None when it raised
+    ints: bool  # a list of Python ints
+    item_types: list[str]  # the type names of a list's or tuple's items (at most 3)
+    indices: list[int] | None  # the values, when they read as a sequence of ints
+    error: str | None
+
+
+@dataclass
+class StepSeen:
+    """What a rank's optimizer step pre-hook saw: the Linear's weights and gradients."""
+    weight: Tensor
+    bias: Tensor
+    weight_grad: Tensor | None
+    bias_grad: Tensor | None
+    forwards: int  # the forwards of the Linear before this step
+    optimizer: str  # its type's name
+
+
+@dataclass
+class RankRecord:
+    """What a rank's spies recorded while train_ddp ran."""
+    rank: int
+    error: str | None  # what train_ddp raised
+    initialized_after: bool  # the process group was still initialized once train_ddp ended
+    saves: list[str]  # where torch.save wrote (a path, else the file object's type name)
+    steps: list[StepSeen]
+    forwards: list[list[int]]  # the rows of X in each input reaching the Linear (-1: not a row of X)
+
+
+@dataclass
+class RankRun:
+    """One forked rank: whether it was killed for hanging, its record, its exit status."""
+    rank: int
+    timed_out: bool
+    record: RankRecord | None  # None when it left no status file
+    exit: int | None  # None when it timed out
+
+
+@dataclass
+class DdpRun:
+    ranks: list[RankRun]
+    out_path: str
+    exists: bool  # a file exists at out_path
+    saved: dict[str, Tensor] | None  # its tensors, when it loads as a dict
+    load_error: str | None
+    seconds: float  # how long the ranks were given
 
 
 # ---- data (also used by the trusted side) ----
@@ -75,22 +130,21 @@ def _plain_indices(value):
     return kind, out
 
 
-def shard_cases(mod):
+def shard_cases(mod) -> list[ShardCase]:
     """shard on every case: the returned type, whether every item is a Python int, and the values."""
     out = []
     for n, rank, world_size, epoch, seed in SHARD_EPOCH0 + SHARD_LATER:
         try:
             value = mod.shard(n, rank, world_size, epoch, seed=seed)
         except Exception as exc:
-            out.append({"case": [n, rank, world_size, epoch, seed], "type": None, "ints": False, "item_types": [],
-                        "indices": None, "error": describe_exception(exc, os.path.abspath(mod.__file__))})
+            out.append(ShardCase(case=[n, rank, world_size, epoch, seed], type=None, ints=False, item_types=[],
+                                 indices=None, error=describe_exception(exc, os.path.abspath(mod.__file__))))
             continue
         ints = isinstance(value, list) and all(type(v) is int for v in value)
         item_types = sorted({type(v).__name__ for v in value}) if isinstance(value, (list, tuple)) else []
         kind, indices = _plain_indices(value)
-        out.append({"case": [n, rank, world_size, epoch, seed], "type": kind, "ints": ints,
-                    "item_types": item_types[:3], "indices": indices,
-                    "error": None})
+        out.append(ShardCase(case=[n, rank, world_size, epoch, seed], type=kind, ints=ints,
+                             item_types=item_types[:3], indices=indices, error=None))
     return out
 
 
@@ -172,7 +226,14 @@ def _rank(mod, rank, init_file, X, y, out_path, status_path):
             os._exit(0)
 
 
-def ddp_run(mod):
+def _rank_record(rec) -> RankRecord:
+    """A rank's record (a dict, as torch.save wrote it) as the typed result."""
+    return RankRecord(rank=rec["rank"], error=rec["error"], initialized_after=rec["initialized_after"],
+                      saves=rec["saves"], steps=[StepSeen(**step) for step in rec["steps"]],
+                      forwards=rec["forwards"])
+
+
+def ddp_run(mod) -> DdpRun:
     """WORLD forked ranks of train_ddp; each rank's record, exit status, and the file at out_path."""
     X, y = ddp_data()
     folder = os.path.abspath(FOLDER)
@@ -210,8 +271,8 @@ def ddp_run(mod):
                 rec = torch.load(status[rank], weights_only=True)
             except Exception:
                 rec = None
-        ranks.append({"rank": rank, "timed_out": timed_out, "record": rec,
-                      "exit": None if timed_out else int(os.waitstatus_to_exitcode(exits[rank]))})
+        ranks.append(RankRun(rank=rank, timed_out=timed_out, record=None if rec is None else _rank_record(rec),
+                             exit=None if timed_out else int(os.waitstatus_to_exitcode(exits[rank]))))
     saved, load_error = None, None
     if os.path.isfile(out_path):
         try:
@@ -222,5 +283,5 @@ def ddp_run(mod):
                 load_error = f"it holds a {type(loaded).__name__}, not a state_dict"
         except Exception as exc:
             load_error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
-    return {"ranks": ranks, "out_path": out_path, "exists": os.path.isfile(out_path), "saved": saved,
-            "load_error": load_error, "seconds": RANK_SECONDS}
+    return DdpRun(ranks=ranks, out_path=out_path, exists=os.path.isfile(out_path), saved=saved,
+                  load_error=load_error, seconds=RANK_SECONDS)

@@ -30,8 +30,8 @@ def _call(case):
 
 def _first_error(got):
     for c in got:
-        if c["error"]:
-            raise Mistake(f"{_call(c['case'])}: {c['error']}")
+        if c.error:
+            raise Mistake(f"{_call(c.case)}: {c.error}")
 
 
 @check("api")
@@ -47,27 +47,27 @@ def test_shard_returns_list(student):
     got = student.run("shard_cases")
     _first_error(got)
     for c in got:
-        if c["ints"]:
+        if c.ints:
             continue
-        kind = c["type"]
+        kind = c.type
         if kind == "DistributedSampler":
             raise Mistake("shard returned the DistributedSampler itself: return list(sampler), the indices it yields")
         if kind == "Tensor":
             raise Mistake("shard returned a tensor: return a list of Python ints (list(sampler), or .tolist())")
         if kind == "list":
-            raise Mistake(f"shard returned a list of {', '.join(c['item_types'])}, not of Python ints: "
+            raise Mistake(f"shard returned a list of {', '.join(c.item_types)}, not of Python ints: "
                           "return list(sampler) (or convert with int(...))")
         raise Mistake(f"shard returned a {kind}, not a list: return list(sampler) (the indices it yields)")
 
 
 def _diagnose_shard(c, later: bool) -> str:
-    case = c["case"]
+    case = c.case
     n, rank, world_size, epoch, seed = case
-    got = c["indices"]
+    got = c.indices
     want = _sampler(*case)
     call = _call(case)
     if got is None:
-        return f"{call} returned a {c['type']} that is not a sequence of indices"
+        return f"{call} returned a {c.type} that is not a sequence of indices"
     if later and got == _sampler(n, rank, world_size, 0, seed):
         return (f"{call} gave the order of epoch 0: call sampler.set_epoch(epoch) before reading the "
                 "indices, so every epoch is shuffled differently")
@@ -96,7 +96,7 @@ def _diagnose_shard(c, later: bool) -> str:
 def _check_shards(got, cases, later):
     _first_error(got)
     for c in got:
-        if tuple(c["case"]) in cases and c["indices"] != _sampler(*c["case"]):
+        if tuple(c.case) in cases and c.indices != _sampler(*c.case):
             raise Mistake(_diagnose_shard(c, later))
 
 
@@ -116,35 +116,35 @@ def test_shard_epochs(student):
 
 def _finished(got):
     """Every rank returned from train_ddp without raising; else a Mistake saying what happened."""
-    ranks = got["ranks"]
-    hung = [r["rank"] for r in ranks if r["timed_out"]]
+    ranks = got.ranks
+    hung = [r.rank for r in ranks if r.timed_out]
     if hung:
         who = "both ranks" if len(hung) == len(ranks) else f"rank {hung[0]}"
-        others = [r for r in ranks if not r["timed_out"] and r["record"] and r["record"]["error"]]
-        also = f" (rank {others[0]['rank']} raised {others[0]['record']['error']})" if others else ""
-        raise Mistake(f"{who} did not finish within {got['seconds']:g} s and had to be stopped{also}: a rank waits "
+        others = [r for r in ranks if not r.timed_out and r.record and r.record.error]
+        also = f" (rank {others[0].rank} raised {others[0].record.error})" if others else ""
+        raise Mistake(f"{who} did not finish within {got.seconds:g} s and had to be stopped{also}: a rank waits "
                       "forever for a rank that never joins (every rank must call dist.init_process_group with "
                       "its own rank and the same world_size) or for a collective the other rank never reaches "
                       "(e.g. a forward/backward or barrier run by rank 0 alone)")
     for r in ranks:
-        rec = r["record"]
+        rec = r.record
         if rec is None:
-            raise Mistake(f"rank {r['rank']} ended (exit status {r['exit']}) before train_ddp returned: do not call "
+            raise Mistake(f"rank {r.rank} ended (exit status {r.exit}) before train_ddp returned: do not call "
                           "sys.exit or os._exit inside train_ddp")
-        if rec["error"]:
-            raise Mistake(f"rank {r['rank']}: {rec['error']}")
+        if rec.error:
+            raise Mistake(f"rank {r.rank}: {rec.error}")
     return ranks
 
 
 def _epoch_indices(rec):
     """The rows of X each epoch's step was computed on (forwards grouped by optimizer step)."""
-    forwards = rec["forwards"]
-    if not rec["steps"]:
+    forwards = rec.forwards
+    if not rec.steps:
         return [list(f) for f in forwards]
     out, start = [], 0
-    for step in rec["steps"]:
-        out.append([i for f in forwards[start:step["forwards"]] for i in f])
-        start = step["forwards"]
+    for step in rec.steps:
+        out.append([i for f in forwards[start:step.forwards] for i in f])
+        start = step.forwards
     return out
 
 
@@ -161,7 +161,7 @@ def test_ddp_shards(student):
     """train_ddp trains each rank on its own shard, reshuffled every epoch (set_epoch)"""
     ranks = _finished(student.run("ddp_run"))
     for r in ranks:
-        rank, used = r["rank"], _epoch_indices(r["record"])
+        rank, used = r.rank, _epoch_indices(r.record)
         expect(used, f"rank {rank} never ran the model (an nn.Linear) on the data")
         for epoch, idx in enumerate(used[:EPOCHS]):
             want = _sampler(N, rank, WORLD, epoch, 0)
@@ -188,23 +188,23 @@ def test_ddp_shards(student):
 def test_ddp_gradients(student):
     """At every optimizer.step(), each rank holds the gradient averaged over both ranks' shards (DDP all-reduce)"""
     ranks = _finished(student.run("ddp_run"))
-    recs = [r["record"] for r in ranks]
+    recs = [r.record for r in ranks]
     for rec in recs:
-        n = len(rec["steps"])
-        expect(n > 0, f"rank {rec['rank']} never called optimizer.step()")
-        expect(n == EPOCHS, f"rank {rec['rank']} called optimizer.step() {n} times for epochs={EPOCHS}: one "
+        n = len(rec.steps)
+        expect(n > 0, f"rank {rec.rank} never called optimizer.step()")
+        expect(n == EPOCHS, f"rank {rec.rank} called optimizer.step() {n} times for epochs={EPOCHS}: one "
                "full-shard step per epoch")
     used = [_epoch_indices(rec) for rec in recs]
     if any(-1 in idx for u in used for idx in u):
         raise Mistake("the model was fed rows that are not rows of X, so its gradients cannot be those of "
                       "the shards: train on X[idx] and y[idx]")
     for rec in recs:
-        rank = rec["rank"]
-        for epoch, step in enumerate(rec["steps"]):
-            grads = [step["weight_grad"], step["bias_grad"]]
+        rank = rec.rank
+        for epoch, step in enumerate(rec.steps):
+            grads = [step.weight_grad, step.bias_grad]
             expect(all(g is not None for g in grads), f"rank {rank} called optimizer.step() without gradients: "
                    "call loss.backward() before the step")
-            local = [_local_grads(step["weight"], step["bias"], used[r][epoch]) for r in range(WORLD)]
+            local = [_local_grads(step.weight, step.bias, used[r][epoch]) for r in range(WORLD)]
             want = [sum(lg[i] for lg in local) / WORLD for i in range(2)]
             if close(grads, want):
                 continue
@@ -250,8 +250,8 @@ def test_ddp_weights(student, reference):
     """The weights rank 0 saves equal the reference's after `epochs` DDP steps of SGD(lr) on the MSE"""
     got = student.run("ddp_run")
     ranks = _finished(got)
-    state = _state(got["saved"])
-    want = _state(reference.run("ddp_run")["saved"])
+    state = _state(got.saved)
+    want = _state(reference.run("ddp_run").saved)
     expect(state is not None, "no state_dict was found at out_path to compare: rank 0 should "
            "torch.save(model.module.state_dict(), out_path)")
     expect(set(state) == set(want), f"out_path holds the keys {sorted(state)}, not the Linear's "
@@ -259,8 +259,8 @@ def test_ddp_weights(student, reference):
     if close(state, want):
         return
     init = _initial()
-    steps = ranks[0]["record"]["steps"]
-    if steps and not close([steps[0]["weight"], steps[0]["bias"]], list(init)):
+    steps = ranks[0].record.steps
+    if steps and not close([steps[0].weight, steps[0].bias], list(init)):
         raise Mistake("training did not start from the weights of torch.manual_seed(0) followed by "
                       "nn.Linear(X.shape[1], 1): seed torch with 0 right before building the model")
     shards = lambda epoch: [_sampler(N, r, WORLD, epoch, 0) for r in range(WORLD)]  # noqa: E731
@@ -291,19 +291,19 @@ def test_ddp_saves(student):
     got = student.run("ddp_run")
     ranks = _finished(got)
     for r in ranks[1:]:
-        saves = r["record"]["saves"]
-        expect(not saves, f"rank {r['rank']} also called torch.save: only rank 0 should write the model "
+        saves = r.record.saves
+        expect(not saves, f"rank {r.rank} also called torch.save: only rank 0 should write the model "
                "(if rank == 0: torch.save(...)); the ranks hold the same weights")
-    saves = ranks[0]["record"]["saves"]
-    out_path = got["out_path"]
-    if not got["exists"]:
+    saves = ranks[0].record.saves
+    out_path = got.out_path
+    if not got.exists:
         elsewhere = [s for s in saves if s != out_path]
         expect(not elsewhere, f"rank 0 saved to {elsewhere[0] if elsewhere else ''}, not to out_path")
         raise Mistake("nothing was written at out_path: rank 0 should torch.save(model.module.state_dict(), "
                       "out_path)")
-    expect(got["load_error"] is None, f"out_path does not load with torch.load(out_path, weights_only=True) "
-           f"({got['load_error']}): save model.module.state_dict(), not the model object")
-    state = _state(got["saved"])
+    expect(got.load_error is None, f"out_path does not load with torch.load(out_path, weights_only=True) "
+           f"({got.load_error}): save model.module.state_dict(), not the model object")
+    state = _state(got.saved)
     shapes = {k: tuple(v.shape) for k, v in state.items()}
     expect(shapes == {"weight": (1, D), "bias": (1,)}, f"out_path holds {shapes}, not the state_dict of "
            f"nn.Linear({D}, 1) (weight (1, {D}) and bias (1,)): save model.module.state_dict()")
@@ -314,6 +314,6 @@ def test_ddp_destroys_group(student):
     """train_ddp leaves the process group destroyed in every rank"""
     ranks = _finished(student.run("ddp_run"))
     for r in ranks:
-        expect(not r["record"]["initialized_after"], f"rank {r['rank']} left the process group initialized: call "
+        expect(not r.record.initialized_after, f"rank {r.rank} left the process group initialized: call "
                "dist.destroy_process_group() at the end of train_ddp, in every rank (a try/finally also "
                "cleans up after an error)")
