@@ -14,11 +14,12 @@ import os
 import sys
 import types
 import zipfile
+from dataclasses import dataclass, field
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
-from grader.suites.worker_side import describe
+from grader.suites.worker_side import Described, describe
 from grader.worker.child import describe_exception
 
 FOLDER = "exports"
@@ -27,6 +28,54 @@ PATH = os.path.join(FOLDER, NAME)
 BATCH, IN, OUT = 8, 6, 3
 CLASS_MODULE = "course_models"
 GONE = "the grader removed the model's Python class after export"
+
+
+# ---- what the probes return ----
+
+@dataclass
+class GraphFlags:
+    """Whether the exported graph runs dropout or batch norm in training mode."""
+    dropout_train: bool = False
+    batch_norm_train: bool = False
+
+
+@dataclass
+class FileCheck:
+    """The grader's own look at the file at path: a zip, a torch.export archive, its outputs."""
+    exists: bool
+    is_zip: bool = False
+    members: list[str] = field(default_factory=list)  # the zip's member names, without their top folder
+    export_load_error: str | None = None  # what torch.export.load (or running its module) raised
+    outputs: Tensor | None = None  # the loaded module's outputs on the new inputs
+    outputs_again: Tensor | None = None  # the same, run again under another seed
+    flags: GraphFlags | None = None
+
+
+@dataclass
+class Loaded:
+    """load_exported(path) without the model's class, and calls of what it returned."""
+    error: str | None  # what load_exported raised
+    type: str  # the type of what it returned
+    callable: bool
+    is_exported_program: bool
+    outputs: dict[str, Described]  # input name ("new", "other") -> output, up to the first call that raised
+    call_error: str | None  # what a call raised (GONE: it ran the removed class)
+
+
+@dataclass
+class ExportRun:
+    """export_model on a model given in train or eval mode; the file; load_exported on it."""
+    start_training: bool
+    export_error: str | None
+    want: dict[str, Tensor]  # input name ("new", "other") -> the model's eval-mode outputs
+    want_train_bn: Tensor  # the outputs with batch norm on batch statistics (a train-mode export's)
+    modes_before: dict[str, bool]  # submodule name -> training
+    modes_after: dict[str, bool]
+    written: list[str]  # files the call wrote
+    path: str
+    file: FileCheck
+    load_on_grader_file: bool  # load_exported was tried on the grader's own export of the model
+    load: Loaded
 
 
 def warm():
@@ -104,45 +153,44 @@ def _listing():
     return sorted(found)
 
 
-def _graph_flags(program):
+def _graph_flags(program) -> GraphFlags:
     """Whether the exported graph runs dropout or batch norm in training mode."""
-    flags = {"dropout_train": False, "batch_norm_train": False}
+    flags = GraphFlags()
     for node in program.graph.nodes:
         if node.op != "call_function":
             continue
         target = str(node.target)
         if "dropout" in target and len(node.args) > 2 and node.args[2] is True:
-            flags["dropout_train"] = True
+            flags.dropout_train = True
         if "batch_norm" in target and len(node.args) > 5 and node.args[5] is True:
-            flags["batch_norm_train"] = True
+            flags.batch_norm_train = True
     return flags
 
 
-def _inspect_file(path, x_new):
+def _inspect_file(path, x_new) -> FileCheck:
     """The grader's own look at the file: a zip, a torch.export archive, its outputs."""
-    out = {"exists": os.path.isfile(path), "is_zip": False, "members": [], "export_load_error": None,
-           "outputs": None, "outputs_again": None, "flags": None}
-    if not out["exists"]:
+    out = FileCheck(exists=os.path.isfile(path))
+    if not out.exists:
         return out
-    out["is_zip"] = zipfile.is_zipfile(path)
-    if out["is_zip"]:
+    out.is_zip = zipfile.is_zipfile(path)
+    if out.is_zip:
         with zipfile.ZipFile(path) as archive:
-            out["members"] = sorted({n.split("/", 1)[-1] for n in archive.namelist()})[:40]
+            out.members = sorted({n.split("/", 1)[-1] for n in archive.namelist()})[:40]
     try:
         program = torch.export.load(path)
         module = program.module()
         with torch.no_grad():
             torch.manual_seed(5)
-            out["outputs"] = module(x_new).detach().clone()
+            out.outputs = module(x_new).detach().clone()
             torch.manual_seed(6)
-            out["outputs_again"] = module(x_new).detach().clone()
-        out["flags"] = _graph_flags(program)
+            out.outputs_again = module(x_new).detach().clone()
+        out.flags = _graph_flags(program)
     except Exception as exc:
-        out["export_load_error"] = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+        out.export_load_error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
     return out
 
 
-def export_and_load(mod, start_training):
+def export_and_load(mod, start_training) -> ExportRun:
     """Export a model given in train or eval mode; inspect the file; load it without the class."""
     module, cls = _make_class()
     model = _model(cls, start_training)
@@ -158,15 +206,14 @@ def export_and_load(mod, start_training):
     os.makedirs(FOLDER, exist_ok=True)
     before = _listing()
     _, error = _attempt(mod, mod.export_model, model, example, PATH)
-    out = {"start_training": start_training, "export_error": error, "want": want, "want_train_bn": want_train_bn,
-           "modes_before": modes_before, "modes_after": _modes(model),
-           "written": [n for n in _listing() if n not in before], "path": PATH}
-    out["file"] = _inspect_file(PATH, x_new)
+    modes_after = _modes(model)
+    written = [n for n in _listing() if n not in before]
+    file = _inspect_file(PATH, x_new)
     # load_exported is tried on a real torch.export archive: the submission's own, or, where
     # export_model failed or wrote something else, the grader's (a wrong file is reported once,
     # by the file's own check)
-    out["load_on_grader_file"] = bool(error) or out["file"]["outputs"] is None
-    if out["load_on_grader_file"]:
+    on_grader_file = bool(error) or file.outputs is None
+    if on_grader_file:
         if os.path.isfile(PATH):
             os.replace(PATH, PATH + ".submission")
         was = model.training
@@ -175,25 +222,27 @@ def export_and_load(mod, start_training):
         model.train(was)
     _remove_class(module, cls)
     del model
-    out["load"] = _call_loaded(mod, x_new, x_other)
-    return out
+    load = _call_loaded(mod, x_new, x_other)
+    return ExportRun(start_training=start_training, export_error=error, want=want, want_train_bn=want_train_bn,
+                     modes_before=modes_before, modes_after=modes_after, written=written, path=PATH,
+                     file=file, load_on_grader_file=on_grader_file, load=load)
 
 
-def _call_loaded(mod, x_new, x_other):
+def _call_loaded(mod, x_new, x_other) -> Loaded:
     loaded, error = _attempt(mod, mod.load_exported, PATH)
-    result = {"error": error, "type": type(loaded).__name__, "callable": callable(loaded),
-              "is_exported_program": isinstance(loaded, torch.export.ExportedProgram),
-              "outputs": {}, "call_error": None}
+    result = Loaded(error=error, type=type(loaded).__name__, callable=callable(loaded),
+                    is_exported_program=isinstance(loaded, torch.export.ExportedProgram),
+                    outputs={}, call_error=None)
     if error is not None:
         return result
     for name, x in (("new", x_new), ("other", x_other)):
         try:
             with torch.no_grad():
-                result["outputs"][name] = describe(loaded(x.clone()))
+                result.outputs[name] = describe(loaded(x.clone()))
         except Exception as exc:
             text = str(exc).strip().splitlines()
-            result["call_error"] = f"{type(exc).__name__}: {text[0] if text else ''}"
+            result.call_error = f"{type(exc).__name__}: {text[0] if text else ''}"
             if GONE in str(exc):
-                result["call_error"] = GONE
+                result.call_error = GONE
             break
     return result

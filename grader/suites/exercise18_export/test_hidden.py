@@ -6,7 +6,8 @@ import torch
 
 from grader.checks import FLOAT32, Mistake, check, close, expect
 from grader.suites.trusted_side import tensor_of
-from grader.suites.exercise18_export.probes import BATCH, GONE, OUT
+from grader.suites.worker_side import Described
+from grader.suites.exercise18_export.probes import BATCH, GONE, OUT, ExportRun
 
 FIX_EXPORT = ("export with exported = torch.export.export(model, (example_input,)) and save it with "
               "torch.export.save(exported, path)")
@@ -49,35 +50,35 @@ def _raised(error: str, what: str) -> Mistake:
     return Mistake(f"{what}: {_tidy(error)}")
 
 
-def _export_worked(got: dict) -> None:
-    if got["export_error"]:
-        raise _raised(got["export_error"], "export_model failed")
+def _export_worked(got: ExportRun) -> None:
+    if got.export_error:
+        raise _raised(got.export_error, "export_model failed")
 
 
-def _file_problem(got: dict) -> str | None:
+def _file_problem(got: ExportRun) -> str | None:
     """Why the file at path is not a loadable torch.export archive, or None."""
-    f = got["file"]
-    if not f["exists"]:
-        others = [n for n in got["written"] if not n.endswith(".submission")]
+    f = got.file
+    if not f.exists:
+        others = [n for n in got.written if not n.endswith(".submission")]
         where = f" (it wrote {', '.join(others)} instead)" if others else " (it wrote no file at all)"
-        return (f"export_model did not save a file at the path it was given, {got['path']}{where}: "
+        return (f"export_model did not save a file at the path it was given, {got.path}{where}: "
                 "save to exactly that path with torch.export.save(exported, path)")
-    if not f["is_zip"]:
+    if not f.is_zip:
         return ("the file at path is not a .pt2 archive (a zip file written by torch.export.save): "
                 + FIX_EXPORT)
-    if f["outputs"] is not None:
+    if f.outputs is not None:
         return None
-    members = f["members"]
+    members = f.members
     if any(m.startswith("code/") or m == "constants.pkl" for m in members):
         return ("the file is a TorchScript archive (torch.jit.save), not a torch.export program: "
                 + FIX_EXPORT)
     if "data.pkl" in members:
         return ("the file was written with torch.save (a pickled model or state_dict), which needs the "
                 "model's Python class to load again: " + FIX_EXPORT)
-    return (f"torch.export.load(path) cannot load the file ({f['export_load_error']}): " + FIX_EXPORT)
+    return (f"torch.export.load(path) cannot load the file ({f.export_load_error}): " + FIX_EXPORT)
 
 
-def _exported_file(student, start_training, prefix: str = "") -> dict:
+def _exported_file(student, start_training, prefix: str = "") -> ExportRun:
     """The run of export_and_load, once export_model worked and left a loadable archive at path; else
     a Mistake (the file's problem after `prefix`)."""
     got = _run(student, start_training)
@@ -88,7 +89,7 @@ def _exported_file(student, start_training, prefix: str = "") -> dict:
     return got
 
 
-def _outputs(desc: dict, what: str) -> torch.Tensor:
+def _outputs(desc: Described, what: str) -> torch.Tensor:
     values = tensor_of(desc, what)
     expect(tuple(values.shape) == (BATCH, OUT), f"{what} has shape {tuple(values.shape)}; the model gives "
            f"({BATCH}, {OUT}) for a batch of the example's shape")
@@ -101,15 +102,15 @@ def _outputs(desc: dict, what: str) -> torch.Tensor:
 def test_api(student):
     """export_model and load_exported exist with the README's signatures; load_exported returns a callable"""
     student.expect_api()
-    load = _run(student, False)["load"]
-    if load["error"]:
-        raise _raised(load["error"], "load_exported failed on a torch.export archive")
-    expect(not load["is_exported_program"], "load_exported returned the ExportedProgram itself, which cannot "
+    load = _run(student, False).load
+    if load.error:
+        raise _raised(load.error, "load_exported failed on a torch.export archive")
+    expect(not load.is_exported_program, "load_exported returned the ExportedProgram itself, which cannot "
            "be called: return torch.export.load(path).module()")
-    expect(load["callable"], f"load_exported should return something callable (the module of the loaded "
-           f"program), not a {load['type']}")
-    if load["call_error"] is None:
-        _outputs(load["outputs"]["new"], "the output of the callable load_exported returned")
+    expect(load.callable, f"load_exported should return something callable (the module of the loaded "
+           f"program), not a {load.type}")
+    if load.call_error is None:
+        _outputs(load.outputs["new"], "the output of the callable load_exported returned")
 
 
 # ---- the file ----
@@ -128,14 +129,15 @@ def test_export_eval_outputs(student):
     """the exported program computes the model's eval-mode outputs, also for a model given in train mode"""
     for start in (True, False):
         got = _exported_file(student, start, "the exported program could not be checked: ")
-        f = got["file"]
-        out, want = f["outputs"], got["want"]["new"]
+        f = got.file
+        out, want = f.outputs, got.want["new"]
         if _same(out, want):
             continue
         mode = "train" if start else "eval"
-        flags = f["flags"] or {}
-        random = not _same(out, f["outputs_again"])
-        if flags.get("dropout_train") or flags.get("batch_norm_train") or random or _same(out, got["want_train_bn"]):
+        flags = f.flags
+        train_graph = flags is not None and (flags.dropout_train or flags.batch_norm_train)
+        random = not _same(out, f.outputs_again)
+        if train_graph or random or _same(out, got.want_train_bn):
             raise Mistake(f"the exported program gives train-mode outputs (dropout active, batch norm on batch "
                           f"statistics) for a model given in {mode} mode: call model.eval() before "
                           "torch.export.export, then restore the mode the model was in")
@@ -154,7 +156,7 @@ def test_export_restores_mode(student):
     for start in (True, False):
         got = _run(student, start)
         _export_worked(got)
-        before, after = got["modes_before"], got["modes_after"]
+        before, after = got.modes_before, got.modes_after
         changed = [name for name in before if after.get(name) != before[name]]
         if not changed:
             continue
@@ -171,24 +173,24 @@ def test_export_restores_mode(student):
 def test_load_without_class(student):
     """load_exported(path) gives the eval-mode outputs on new inputs, without the model's Python class"""
     got = _run(student, False)
-    load = got["load"]
-    error = load["error"]
+    load = got.load
+    error = load.error
     if error:
         raise _raised(error, "load_exported failed on a torch.export archive")
-    if load["is_exported_program"]:
+    if load.is_exported_program:
         raise Mistake("load_exported returned the ExportedProgram itself, and calling an ExportedProgram "
                       "raises: return torch.export.load(path).module() (or a function that calls it)")
-    expect(load["callable"], f"load_exported returned a {load['type']}, which cannot be called: "
+    expect(load.callable, f"load_exported returned a {load.type}, which cannot be called: "
            "return torch.export.load(path).module()")
-    if load["call_error"] == GONE:
+    if load.call_error == GONE:
         raise Mistake("the callable load_exported returned still runs the model's Python class (removed by the "
                       "grader after export): build it only from the file, with torch.export.load(path).module()")
-    if load["call_error"]:
+    if load.call_error:
         raise Mistake(f"calling what load_exported returned on a batch of the example's shape failed: "
-                      f"{load['call_error']}")
+                      f"{load.call_error}")
     for name in ("new", "other"):
-        out = _outputs(load["outputs"][name], "the output of the loaded model")
-        want = got["want"][name]
+        out = _outputs(load.outputs[name], "the output of the loaded model")
+        want = got.want[name]
         if not _same(out, want):
             diff = (out.double() - want.double()).abs().max().item()
             raise Mistake("what load_exported returned gives outputs different from the model's eval-mode "
