@@ -6,12 +6,110 @@ RelationNetwork's MLPs are the student's design, so most probes replace the attr
 """
 
 import contextlib
+from dataclasses import dataclass
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 from grader.suites.worker_side import cuda_available  # noqa: F401  (a probe)
-from grader.suites.worker_side import describe, meta_values, warm_meta_values, warm_optimizers
+from grader.suites.worker_side import Described, describe, meta_values, warm_meta_values, warm_optimizers
+
+
+# ---- what the probes return ----
+# The RelationNetwork probes give `structure`, a problem with the model's attributes g and f ("" when
+# none); when there is one, their other fields are None (the model was not run).
+
+@dataclass
+class PairsCall:
+    out: Described  # what all_pairs returned
+    input_kept: bool  # the objects were left unchanged
+
+
+@dataclass
+class PairsGradients:
+    """all_pairs on float64 objects: the gradient of a fixed weighted sum, and gradcheck."""
+    out: Described
+    grad: Tensor | None  # the objects' .grad after backward
+    weights: Tensor | None  # the weights of the sum; None when all_pairs returned no tensor
+    gradcheck: bool
+
+
+@dataclass
+class PartOutput:
+    """The model's own g or f called on an input of the shape forward gives it."""
+    out: Described | None  # None when it raised
+    error: str | None  # the error raised
+
+
+@dataclass
+class RnApi:
+    structure: str
+    g: PartOutput | None = None
+    f: PartOutput | None = None
+    outputs: list[Described] | None = None  # RelationNetwork(3, 6, 2)'s output for (B, N) = (2, 3), (1, 4), (4, 1)
+
+
+@dataclass
+class RnKnown:
+    structure: str
+    out: Described | None = None
+
+
+@dataclass
+class AnyNCall:
+    out: Described | None
+    error: str  # "" when the call raised nothing
+
+
+@dataclass
+class RnAnyN:
+    structure: str
+    results: list[AnyNCall] | None = None  # one per ANY_N, in order
+
+
+@dataclass
+class RnInvariance:
+    structure: str
+    base: Described | None = None
+    perms: list[list[int]] | None = None  # the permutations of the objects
+    permuted: list[Described] | None = None  # the output for each
+    changed: list[Described] | None = None  # the output with object k changed, per k
+
+
+@dataclass
+class ParamGrad:
+    none: bool  # its .grad is None
+    finite: bool
+
+
+@dataclass
+class RnGradients:
+    structure: str
+    out: Described | None = None
+    params: dict[str, ParamGrad] | None = None  # per parameter name ({} when the output has no graph)
+    objects_grad: Tensor | None = None  # the student's model
+    known_grad: Tensor | None = None  # with the suite's g and f swapped in
+
+
+@dataclass
+class RnTraining:
+    losses: list[float]  # per Adam step
+    baseline: float  # the target's variance
+
+
+@dataclass
+class Placed:
+    """Where a result on the device check came out."""
+    device: str | None  # the tensor's device (the type's name if it is no tensor); None when it raised
+    shape: list[int] | None
+    error: str | None
+
+
+@dataclass
+class DeviceCall:
+    pairs: Placed  # all_pairs
+    rn: Placed  # RelationNetwork
+
 
 def warm():
     """Called once in the zygote."""
@@ -53,31 +151,31 @@ def _error(exc):
 # ----------------------------------------------------------------- all_pairs
 
 
-def pairs_call(mod, case, dtype="float32"):
+def pairs_call(mod, case, dtype="float32") -> PairsCall:
     x = pair_inputs(case, getattr(torch, dtype))
     kept = x.clone()
     out = mod.all_pairs(x)
-    return {"out": describe(out), "input_kept": torch.equal(x, kept)}
+    return PairsCall(out=describe(out), input_kept=torch.equal(x, kept))
 
 
-def pairs_gradients(mod):
+def pairs_gradients(mod) -> PairsGradients:
     """The gradient of a fixed weighted sum of all_pairs (float64), and gradcheck on a small case."""
     x = pair_inputs("small", torch.float64).requires_grad_(True)
     out = mod.all_pairs(x)
-    info = {"out": describe(out), "grad": None, "weights": None, "gradcheck": False}
+    info = PairsGradients(out=describe(out), grad=None, weights=None, gradcheck=False)
     if not isinstance(out, torch.Tensor):
         return info
     g = torch.Generator().manual_seed(77)
     weights = torch.randn(out.shape, generator=g, dtype=torch.float64)
-    info["weights"] = weights
+    info.weights = weights
     if out.requires_grad:
         (out * weights).sum().backward()
-        info["grad"] = None if x.grad is None else x.grad.clone()
+        info.grad = None if x.grad is None else x.grad.clone()
     y = torch.randn(2, 3, 2, generator=g, dtype=torch.float64, requires_grad=True)
     try:
-        info["gradcheck"] = bool(torch.autograd.gradcheck(mod.all_pairs, (y,), raise_exception=False))
+        info.gradcheck = bool(torch.autograd.gradcheck(mod.all_pairs, (y,), raise_exception=False))
     except Exception:  # e.g. the result does not require grad
-        info["gradcheck"] = False
+        info.gradcheck = False
     return info
 
 
@@ -141,56 +239,56 @@ def _shake(model, seed=5):
                 p.add_(0.3 * torch.randn(p.shape, generator=g, dtype=p.dtype))
 
 
-def rn_api(mod):
+def rn_api(mod) -> RnApi:
     """Shapes: the module's own g and f on the shapes forward uses, and the output for several B, N."""
     obj_dim, hidden_dim, out_dim = 3, 6, 2
     model, problem = _build(mod, obj_dim, hidden_dim, out_dim, known=False)
     if problem:
-        return {"structure": problem}
-    info = {"structure": ""}
+        return RnApi(structure=problem)
+    info = RnApi(structure="")
     g = torch.Generator().manual_seed(3)
     for name, part, fan_in in (("g", model.g, 2 * obj_dim), ("f", model.f, hidden_dim)):
         x = torch.randn(2, 9, fan_in, generator=g) if name == "g" else torch.randn(2, fan_in, generator=g)
         try:
-            info[name] = describe(part(x))
+            setattr(info, name, PartOutput(out=describe(part(x)), error=None))
         except Exception as exc:
-            info[name] = {"is_tensor": False, "type": "error", "error": _error(exc)}
-    info["outputs"] = []
+            setattr(info, name, PartOutput(out=None, error=_error(exc)))
+    info.outputs = []
     for B, N in ((2, 3), (1, 4), (4, 1)):  # a fresh model each (reuse is checked by rn_any_n)
         model, _ = _build(mod, obj_dim, hidden_dim, out_dim, known=False)
-        info["outputs"].append(describe(model(torch.randn(B, N, obj_dim, generator=g))))
+        info.outputs.append(describe(model(torch.randn(B, N, obj_dim, generator=g))))
     return info
 
 
-def rn_known(mod, config):
+def rn_known(mod, config) -> RnKnown:
     """The output with the suite's g and f swapped in (a fresh model per config)."""
     obj_dim, hidden_dim, out_dim, B, N = config
     model, problem = _build(mod, obj_dim, hidden_dim, out_dim, known=True)
     if problem:
-        return {"structure": problem}
-    return {"structure": "", "out": describe(model(rn_inputs(obj_dim, B, N, 0)))}
+        return RnKnown(structure=problem)
+    return RnKnown(structure="", out=describe(model(rn_inputs(obj_dim, B, N, 0))))
 
 
-def rn_any_n(mod):
+def rn_any_n(mod) -> RnAnyN:
     """One model (the suite's g and f swapped in) called with different numbers of objects in turn."""
     obj_dim, hidden_dim, out_dim, B = 3, 6, 2, 2
     model, problem = _build(mod, obj_dim, hidden_dim, out_dim, known=True)
     if problem:
-        return {"structure": problem}
+        return RnAnyN(structure=problem)
     results = []
     for N in ANY_N:
         try:
-            results.append({"out": describe(model(rn_inputs(obj_dim, B, N, 1))), "error": ""})
+            results.append(AnyNCall(out=describe(model(rn_inputs(obj_dim, B, N, 1))), error=""))
         except Exception as exc:
-            results.append({"out": None, "error": _error(exc)})
-    return {"structure": "", "results": results}
+            results.append(AnyNCall(out=None, error=_error(exc)))
+    return RnAnyN(structure="", results=results)
 
 
-def rn_invariance(mod):
+def rn_invariance(mod) -> RnInvariance:
     """The student's own model (parameters shaken): permuted objects, and one object changed at a time."""
     model, problem = _build(mod, 3, 16, 4, known=False)
     if problem:
-        return {"structure": problem}
+        return RnInvariance(structure=problem)
     _shake(model)
     g = torch.Generator().manual_seed(21)
     x = torch.randn(2, 5, 3, generator=g)
@@ -203,34 +301,34 @@ def rn_invariance(mod):
             y = x.clone()
             y[:, k] = torch.randn(2, 3, generator=g)
             changed.append(describe(model(y)))
-    return {"structure": "", "base": base, "perms": [p.tolist() for p in perms], "permuted": permuted,
-            "changed": changed}
+    return RnInvariance(structure="", base=base, perms=[p.tolist() for p in perms], permuted=permuted,
+                        changed=changed)
 
 
-def rn_gradients(mod):
+def rn_gradients(mod) -> RnGradients:
     """Backward from a weighted sum of the output: the student's model (every parameter), and with the
     suite's g and f swapped in (the gradient w.r.t. the objects)."""
     model, problem = _build(mod, 3, 6, 2, known=False)
     if problem:
-        return {"structure": problem}
+        return RnGradients(structure=problem)
     _shake(model)
     x = rn_inputs(3, 2, 4, 2).requires_grad_(True)
     out = model(x)
     g = torch.Generator().manual_seed(8)
     up = torch.randn(out.shape, generator=g)
-    info = {"structure": "", "out": describe(out), "params": {}, "objects_grad": None, "known_grad": None}
+    info = RnGradients(structure="", out=describe(out), params={}, objects_grad=None, known_grad=None)
     if out.requires_grad:
         (out * up).sum().backward()
-        info["params"] = {name: {"none": p.grad is None,
-                                 "finite": p.grad is None or bool(torch.isfinite(p.grad).all())}
-                          for name, p in model.named_parameters()}
-        info["objects_grad"] = None if x.grad is None else x.grad.clone()
+        info.params = {name: ParamGrad(none=p.grad is None,
+                                       finite=p.grad is None or bool(torch.isfinite(p.grad).all()))
+                       for name, p in model.named_parameters()}
+        info.objects_grad = None if x.grad is None else x.grad.clone()
     model.g, model.f = known_g_f(3, 6, 2)
     x = rn_inputs(3, 2, 4, 2).requires_grad_(True)
     out = model(x)
     if isinstance(out, torch.Tensor) and out.requires_grad and out.shape == (2, 2):
         (out * torch.randn(out.shape, generator=torch.Generator().manual_seed(9))).sum().backward()
-        info["known_grad"] = None if x.grad is None else x.grad.clone()
+        info.known_grad = None if x.grad is None else x.grad.clone()
     return info
 
 
@@ -242,7 +340,7 @@ def rn_task(seed, B=64, N=3, D=2):
     return x, target
 
 
-def rn_training(mod, steps=150, lr=1e-2):
+def rn_training(mod, steps=150, lr=1e-2) -> RnTraining:
     torch.manual_seed(0)
     model = mod.RelationNetwork(2, 32, 1)
     x, target = rn_task(0)
@@ -255,16 +353,16 @@ def rn_training(mod, steps=150, lr=1e-2):
         loss.backward()
         opt.step()
         losses.append(float(loss.detach()))
-    return {"losses": losses, "baseline": baseline}
+    return RnTraining(losses=losses, baseline=baseline)
 
 
 # ----------------------------------------------------------------- device
 
 
-def device_call(mod, device):
+def device_call(mod, device) -> DeviceCall:
     """all_pairs and RelationNetwork with everything on `device` (meta without a GPU, where values
     read are ones)."""
-    info = {}
+    info = {}  # "pairs", "rn": where each result came out
     x = pair_inputs("small").to(device)
 
     def network():
@@ -275,8 +373,8 @@ def device_call(mod, device):
         try:
             with meta_values() if device == "meta" else contextlib.nullcontext():
                 out = fn()
-            info[key] = {"device": str(out.device), "shape": list(out.shape)} if isinstance(out, torch.Tensor) \
-                else {"device": type(out).__name__, "shape": None}
+            info[key] = Placed(device=str(out.device), shape=list(out.shape), error=None) \
+                if isinstance(out, torch.Tensor) else Placed(device=type(out).__name__, shape=None, error=None)
         except Exception as exc:
-            info[f"{key}_error"] = _error(exc)
-    return info
+            info[key] = Placed(device=None, shape=None, error=_error(exc))
+    return DeviceCall(pairs=info["pairs"], rn=info["rn"])

@@ -61,9 +61,9 @@ def _pairs_shape_problem(shape, B, N, D):
 
 
 def _pairs_out(desc, B, N, D, dtype="torch.float32"):
-    if not desc.get("is_tensor"):
-        raise Mistake(f"all_pairs should return a tensor, but it returns a {desc.get('type')}")
-    problem = _pairs_shape_problem(list(desc["shape"]), B, N, D)
+    if not desc.is_tensor:
+        raise Mistake(f"all_pairs should return a tensor, but it returns a {desc.type}")
+    problem = _pairs_shape_problem(list(desc.shape), B, N, D)
     if problem:
         raise Mistake(problem)
     return tensor_of(desc, "all_pairs's result", dtype=dtype)
@@ -72,7 +72,7 @@ def _pairs_out(desc, B, N, D, dtype="torch.float32"):
 def _expect_pairs(student, case):
     B, N, D = PAIR_CASES[case]
     got = student.run("pairs_call", case=case)
-    out = _pairs_out(got["out"], B, N, D)
+    out = _pairs_out(got.out, B, N, D)
     x = pair_inputs(case)
     where = f" (objects of shape ({B}, {N}, {D}))"
     want = _pairs(x)
@@ -82,7 +82,7 @@ def _expect_pairs(student, case):
                 raise Mistake(message + where)
         expect_close(out, want, "all_pairs's values are wrong: pair (i, j) at index i·N + j must hold "
                      "concat(o_i, o_j)" + where)
-    expect(got["input_kept"], "all_pairs changed its input in place")
+    expect(got.input_kept, "all_pairs changed its input in place")
 
 
 @check("api")
@@ -90,15 +90,15 @@ def test_api(student):
     """The names exist with the README's signatures; all_pairs, g, f and the network give the right shapes"""
     student.expect_api()
     B, N, D = PAIR_CASES["small"]
-    _pairs_out(student.run("pairs_call", case="small")["out"], B, N, D)
+    _pairs_out(student.run("pairs_call", case="small").out, B, N, D)
     got = student.run("rn_api")
-    expect(not got["structure"], got["structure"])
+    expect(not got.structure, got.structure)
     for name, shape, fan_in in (("g", [2, 9, 6], "2 * obj_dim = 6"), ("f", [2, 2], "hidden_dim = 6")):
-        desc = got[name]
-        if desc.get("type") == "error":
-            raise Mistake(f"self.{name} fails on an input with {fan_in} features in the last dim: {desc['error']}")
-        tensor_of(desc, f"self.{name}'s output (obj_dim=3, hidden_dim=6, out_dim=2)", shape=shape)
-    for desc, (B, N) in zip(got["outputs"], ((2, 3), (1, 4), (4, 1))):
+        part = getattr(got, name)
+        if part.error is not None:
+            raise Mistake(f"self.{name} fails on an input with {fan_in} features in the last dim: {part.error}")
+        tensor_of(part.out, f"self.{name}'s output (obj_dim=3, hidden_dim=6, out_dim=2)", shape=shape)
+    for desc, (B, N) in zip(got.outputs, ((2, 3), (1, 4), (4, 1))):
         tensor_of(desc, f"RelationNetwork(3, 6, 2)'s output for objects of shape ({B}, {N}, 3)", shape=[B, 2])
 
 
@@ -114,9 +114,9 @@ def test_pairs_dtype(student):
     """all_pairs keeps the dtype of the objects (float64 in, float64 out)"""
     B, N, D = PAIR_CASES["wide"]
     got = student.run("pairs_call", case="wide", dtype="float64")
-    desc = got["out"]
-    if desc.get("is_tensor") and desc["dtype"] != "torch.float64":
-        raise Mistake(f"all_pairs turns float64 objects into {desc['dtype']}: build the result from the "
+    desc = got.out
+    if desc.is_tensor and desc.dtype != "torch.float64":
+        raise Mistake(f"all_pairs turns float64 objects into {desc.dtype}: build the result from the "
                       "objects themselves (or pass dtype=objects.dtype to any new tensor)")
     _pairs_out(desc, B, N, D, dtype="torch.float64")
 
@@ -135,18 +135,18 @@ def test_pairs_gradients(student):
     """Gradients flow back to the objects through all_pairs (a weighted sum's gradient; gradcheck in float64)"""
     B, N, D = PAIR_CASES["small"]
     got = student.run("pairs_gradients")
-    _pairs_out(got["out"], B, N, D, dtype="torch.float64")
-    expect(got["out"]["has_graph"] and got["grad"] is not None,
+    _pairs_out(got.out, B, N, D, dtype="torch.float64")
+    expect(got.out.has_graph and got.grad is not None,
            "no gradient reaches the objects: all_pairs's result must be built from them with tensor "
            "operations (no .detach(), torch.tensor(...) copies or .tolist())")
     x = pair_inputs("small", torch.float64)
-    want = _selection_gradient(x, tensor_of(got["out"], "all_pairs's result", dtype="torch.float64"), got["weights"])
+    want = _selection_gradient(x, tensor_of(got.out, "all_pairs's result", dtype="torch.float64"), got.weights)
     if want is None:  # not a plain copy of the objects' values: the true all_pairs's gradient
         x.requires_grad_(True)
-        (_pairs(x) * got["weights"]).sum().backward()
+        (_pairs(x) * got.weights).sum().backward()
         want = x.grad
-    expect_close(got["grad"], want, "the gradient w.r.t. the objects is wrong", tol=GRAD_F64)
-    expect(got["gradcheck"], "torch.autograd.gradcheck fails on all_pairs (float64)")
+    expect_close(got.grad, want, "the gradient w.r.t. the objects is wrong", tol=GRAD_F64)
+    expect(got.gradcheck, "torch.autograd.gradcheck fails on all_pairs (float64)")
 
 
 # ----------------------------------------------------------------- RelationNetwork
@@ -211,8 +211,8 @@ def test_rn_values(student):
     for config in RN_CONFIGS:
         obj_dim, hidden_dim, out_dim, B, N = config
         got = student.run("rn_known", config=list(config))
-        expect(not got["structure"], got["structure"])
-        out = tensor_of(got["out"], "RelationNetwork's output", shape=[B, out_dim])
+        expect(not got.structure, got.structure)
+        out = tensor_of(got.out, "RelationNetwork's output", shape=[B, out_dim])
         _expect_rn(out, config, rn_inputs(obj_dim, B, N, 0),
                    f" (obj_dim={obj_dim}, hidden_dim={hidden_dim}, out_dim={out_dim}, {N} objects)")
 
@@ -221,14 +221,14 @@ def test_rn_values(student):
 def test_rn_any_number_of_objects(student):
     """One network handles any number of objects: calls with N = 4, 2, 5, 1 in turn are all right"""
     got = student.run("rn_any_n")
-    expect(not got["structure"], got["structure"])
+    expect(not got.structure, got.structure)
     config = (3, 6, 2)
-    for k, (N, result) in enumerate(zip(ANY_N, got["results"])):
+    for k, (N, result) in enumerate(zip(ANY_N, got.results)):
         after = f" (call {k + 1}, N={N}, after a first call with N={ANY_N[0]})" if k else f" (first call, N={N})"
-        if result["error"]:
-            raise Mistake(f"the network raised {result['error']}{after}: it must not be tied to the number "
+        if result.error:
+            raise Mistake(f"the network raised {result.error}{after}: it must not be tied to the number "
                           "of objects of an earlier call (build the pairs from each input)")
-        out = tensor_of(result["out"], "RelationNetwork's output" + after, shape=[2, 2])
+        out = tensor_of(result.out, "RelationNetwork's output" + after, shape=[2, 2])
         x = rn_inputs(3, 2, N, 1)
         want = _rn(x, _known(config)).float()
         if k and not close(out, want):
@@ -241,14 +241,14 @@ def test_rn_any_number_of_objects(student):
 def test_rn_order_invariance(student):
     """The output does not change when the objects are permuted, yet changes when any one object changes"""
     got = student.run("rn_invariance")
-    expect(not got["structure"], got["structure"])
-    base = tensor_of(got["base"], "RelationNetwork(3, 16, 4)'s output", shape=[2, 4])
-    for perm, desc in zip(got["perms"], got["permuted"]):
+    expect(not got.structure, got.structure)
+    base = tensor_of(got.base, "RelationNetwork(3, 16, 4)'s output", shape=[2, 4])
+    for perm, desc in zip(got.perms, got.permuted):
         out = tensor_of(desc, "the output for permuted objects", shape=[2, 4])
         expect(close(out, base, tol=FLOAT32),
                f"permuting the objects (order {perm}) changed the output: sum g over ALL pairs so that the "
                "order of the objects cannot matter")
-    for k, desc in enumerate(got["changed"]):
+    for k, desc in enumerate(got.changed):
         out = tensor_of(desc, "the output", shape=[2, 4])
         expect(not close(out, base, tol=CHANGED),
                f"changing object {k} leaves the output unchanged: the output must depend on every object "
@@ -259,19 +259,19 @@ def test_rn_order_invariance(student):
 def test_rn_gradients(student):
     """A backward pass reaches every parameter and the objects, with the right gradient w.r.t. the objects"""
     got = student.run("rn_gradients")
-    expect(not got["structure"], got["structure"])
-    expect(got["out"].get("has_graph"), "the output carries no graph: nothing can be trained")
-    missing = [name for name, p in got["params"].items() if p["none"]]
+    expect(not got.structure, got.structure)
+    expect(got.out.has_graph, "the output carries no graph: nothing can be trained")
+    missing = [name for name, p in got.params.items() if p.none]
     expect(not missing, f"no gradient reaches {', '.join(missing[:3])}: is a result detached or computed "
            "under torch.no_grad()?")
-    bad = [name for name, p in got["params"].items() if not p["finite"]]
+    bad = [name for name, p in got.params.items() if not p.finite]
     expect(not bad, f"non-finite gradients in {', '.join(bad[:3])}")
-    expect(got["objects_grad"] is not None, "no gradient reaches the objects: are the pairs detached?")
-    expect(got["known_grad"] is not None, "with the suite's g and f in place no gradient reaches the objects")
+    expect(got.objects_grad is not None, "no gradient reaches the objects: are the pairs detached?")
+    expect(got.known_grad is not None, "with the suite's g and f in place no gradient reaches the objects")
     x = rn_inputs(3, 2, 4, 2).double().requires_grad_(True)
     out = _rn(x, _known((3, 6, 2)))
     (out * torch.randn(out.shape, generator=torch.Generator().manual_seed(9)).double()).sum().backward()
-    expect_close(got["known_grad"], x.grad.float(), "the gradient w.r.t. the objects is wrong (with the suite's "
+    expect_close(got.known_grad, x.grad.float(), "the gradient w.r.t. the objects is wrong (with the suite's "
                  "g and f in place)")
 
 
@@ -279,13 +279,13 @@ def test_rn_gradients(student):
 def test_rn_learns(student):
     """150 Adam steps learn the mean squared distance between the objects' pairs"""
     got = student.run("rn_training")
-    losses = got["losses"]
+    losses = got.losses
     expect(all(l == l for l in losses), "the loss became NaN during training")
     # A network that cannot learn a pairwise relation stays near the variance (a linear one: 0.97 of
     # it); correct ones end below 0.5 of it on every salt tried, most near 0.002 (tanh: up to 0.46).
-    expect(losses[-1] < 0.75 * got["baseline"],
+    expect(losses[-1] < 0.75 * got.baseline,
            f"after 150 Adam steps the loss is {losses[-1]:.3g}, not below three quarters of the target's variance "
-           f"({got['baseline']:.3g}): the network cannot learn a pairwise relation (do g and f have nonlinear "
+           f"({got.baseline:.3g}): the network cannot learn a pairwise relation (do g and f have nonlinear "
            "activations between their linear layers, and is g summed over every pair?)")
 
 
@@ -298,12 +298,13 @@ def test_device(student):
     for device in check_devices(student):
         got = student.run("device_call", device=device)
         for key, what in (("pairs", "all_pairs"), ("rn", "RelationNetwork (moved with .to(device))")):
-            error = got.get(f"{key}_error")
+            placed = getattr(got, key)
+            error = placed.error
             if error and error.startswith("NotImplementedError: TODO"):
                 raise Mistake(f"{what} is not implemented yet ({error})")
             if error:
-                raise Mistake(f"{what} fails on objects on {device}: {got[key + '_error']}: create any new "
+                raise Mistake(f"{what} fails on objects on {device}: {placed.error}: create any new "
                               "tensor on objects.device (never a hard-coded device)")
-            seen = got[key]["device"].split(":")[0]
+            seen = placed.device.split(":")[0]
             expect(seen == device, f"{what} returns a result on {seen} for objects on {device}: never hard-code "
                    "a device; build the result from the input (or use device=objects.device)")
