@@ -1,10 +1,12 @@
 """Probes for exercise06 (run in the worker on the submission; return plain data)."""
 
+from dataclasses import dataclass
+
 import torch
-from torch import nn
+from torch import Tensor, nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from grader.suites.worker_side import autograd_facts, attempt, describe, warm_meta_values
+from grader.suites.worker_side import AutogradFacts, Described, autograd_facts, attempt, describe, warm_meta_values
 from grader.suites.worker_side import cuda_available  # noqa: F401  (a probe)
 
 N_SAMPLES, N_FEATURES, N_CLASSES = 9, 5, 4
@@ -15,6 +17,60 @@ BATCH_SIZE = 4  # 9 samples: batches of 4, 4 and a last one of a single sample
 def warm():
     """Called once in the zygote."""
     warm_meta_values()
+
+
+# ---- what the probes return ----
+
+@dataclass
+class ForwardCall:
+    """One forward call the spy saw."""
+    training: bool  # the spy's mode
+    dropout_training: bool  # the dropout layer's mode
+    device: str  # of the inputs
+    batch: int
+    facts: AutogradFacts | None  # None when the forward raised
+
+
+@dataclass
+class PredictRun:
+    """predict on a dropout classifier fed by a loader whose order is not the dataset's."""
+    out: Described | None  # None when predict raised
+    error: str | None
+    X: Tensor  # the dataset's inputs
+    weights: dict[str, Tensor]  # the classifier's state_dict
+    order: list[int]  # the loader's sample order
+    batch_size: int
+    calls: list[ForwardCall]
+    training_after: bool  # the modes the model was left in
+    dropout_training_after: bool
+    grad_enabled_after: bool
+
+
+@dataclass
+class DevicePredict:
+    """predict with the model on a device."""
+    calls: list[ForwardCall]
+    error: str | None
+    out: Described | None  # None when predict raised
+
+
+@dataclass
+class Report:
+    """classification_report on one case."""
+    preds: Tensor
+    targets: Tensor
+    type: str  # what it returned
+    values: dict[str, Described] | None  # its dict's values by key; None when it is no dict
+
+
+@dataclass
+class BestWeights:
+    """EarlyStopping's restore after training went on (state_dicts)."""
+    seen: list[dict[str, Tensor]]  # at each step call
+    before_restore: dict[str, Tensor]
+    after_restore: dict[str, Tensor]
+    param_types: list[str]  # the model's parameters' types after restore
+    requires_grad: bool  # whether all of them require grad
 
 
 CALLS = []  # module-level, so a copy of the model (copy.deepcopy) still reports here
@@ -36,7 +92,7 @@ class Spy(nn.Module):
                   "device": str(x.device), "batch": int(x.shape[0])}
         CALLS.append(record)
         out = self.inner(x)
-        record.update(autograd_facts(out))
+        record["facts"] = autograd_facts(out)
         return out
 
 
@@ -58,22 +114,27 @@ def _setup(start_training=True, device="cpu"):
     return model, loader, X, weights
 
 
-def predict_call(mod, start_training=True):
+def _calls(model) -> list[ForwardCall]:
+    return [ForwardCall(r["training"], r["dropout_training"], r["device"], r["batch"], r.get("facts"))
+            for r in model.calls]
+
+
+def predict_call(mod, start_training=True) -> PredictRun:
     """predict on a dropout classifier fed by a loader whose order is not the dataset's."""
     model, loader, X, weights = _setup(start_training)
     torch.manual_seed(123)  # dropout noise, should the model wrongly stay in train mode
     out, error = attempt(lambda: mod.predict(model, loader))
-    return {"out": None if error else describe(out), "error": error, "X": X, "weights": weights, "order": LOADER_ORDER,
-            "batch_size": BATCH_SIZE, "calls": model.calls,
-            "training_after": model.training, "dropout_training_after": model.inner[2].training,
-            "grad_enabled_after": torch.is_grad_enabled()}
+    return PredictRun(out=None if error else describe(out), error=error, X=X, weights=weights, order=LOADER_ORDER,
+                      batch_size=BATCH_SIZE, calls=_calls(model),
+                      training_after=model.training, dropout_training_after=model.inner[2].training,
+                      grad_enabled_after=torch.is_grad_enabled())
 
 
-def predict_device(mod, device):
+def predict_device(mod, device) -> DevicePredict:
     """predict with the model on `device` (meta without a GPU): do the inputs follow it?"""
     model, loader, _, _ = _setup(True, device)
     out, error = attempt(lambda: mod.predict(model, loader, device=device), device)
-    return {"calls": model.calls, "error": error, "out": None if error else describe(out)}
+    return DevicePredict(calls=_calls(model), error=error, out=None if error else describe(out))
 
 
 REPORT_CASES = {
@@ -87,13 +148,13 @@ REPORT_CASES = {
 }
 
 
-def report_call(mod, case):
+def report_call(mod, case) -> Report:
     preds, targets = (torch.tensor(v) for v in REPORT_CASES[case])
     result = mod.classification_report(preds.clone(), targets.clone())
     if not isinstance(result, dict):
-        return {"preds": preds, "targets": targets, "type": type(result).__name__, "values": None}
+        return Report(preds=preds, targets=targets, type=type(result).__name__, values=None)
     values = {str(k): describe(v) for k, v in result.items()}
-    return {"preds": preds, "targets": targets, "type": "dict", "values": values}
+    return Report(preds=preds, targets=targets, type="dict", values=values)
 
 
 def _model():
@@ -101,14 +162,14 @@ def _model():
     return nn.Linear(3, 2)
 
 
-def stop_signals(mod, losses, patience, min_delta=None):
+def stop_signals(mod, losses, patience, min_delta=None) -> list[Described]:
     """The value step returns for each validation loss in turn."""
     model = _model()
     stopper = mod.EarlyStopping(patience) if min_delta is None else mod.EarlyStopping(patience, min_delta=min_delta)
     return [describe(stopper.step(loss, model)) for loss in losses]
 
 
-def best_weights(mod, losses, replace_params):
+def best_weights(mod, losses, replace_params) -> BestWeights:
     """Train on (weights move each call), then more, then restore: which weights come back?
 
     replace_params=False moves the parameters in place (as optimizer.step does), so a saved
@@ -136,6 +197,6 @@ def best_weights(mod, losses, replace_params):
     before = {k: _plain(v) for k, v in model.state_dict().items()}
     stopper.restore(model)
     after = {k: _plain(v) for k, v in model.state_dict().items()}
-    return {"seen": seen, "before_restore": before, "after_restore": after,
-            "param_types": sorted({type(p).__name__ for p in model.parameters()}),
-            "requires_grad": all(p.requires_grad for p in model.parameters())}
+    return BestWeights(seen=seen, before_restore=before, after_restore=after,
+                       param_types=sorted({type(p).__name__ for p in model.parameters()}),
+                       requires_grad=all(p.requires_grad for p in model.parameters()))

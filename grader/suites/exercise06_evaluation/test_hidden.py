@@ -4,6 +4,7 @@ import torch
 
 from grader.checks import FLOAT32, ROUNDING, Mistake, check, close, expect, expect_close
 from grader.suites.trusted_side import check_devices, graph_mistake, mixed_devices, tensor_of
+from grader.suites.worker_side import Described
 
 REPORT_KEYS = ("accuracy", "precision", "recall", "f1")
 
@@ -19,7 +20,7 @@ def _logits(X, w):
 def _predict_run(student, start_training=True):
     """predict_call's data, or a Mistake when predict raised."""
     got = student.run("predict_call", start_training=start_training)
-    error = got["error"]
+    error = got.error
     if error:
         hint = (": squeeze() made the predictions of a batch of one sample 0-dim; keep each batch's "
                 "predictions 1-D (argmax(dim=1) alone)") if "zero-dim" in error else ""
@@ -28,15 +29,15 @@ def _predict_run(student, start_training=True):
 
 
 def _predictions(got):
-    return tensor_of(got["out"], "the predictions", dtype=None)
+    return tensor_of(got.out, "the predictions", dtype=None)
 
 
-def _scalar(desc):
+def _scalar(desc: Described):
     """A described value as a Python number, or None."""
-    if desc.get("is_tensor"):
-        values = desc["values"]
+    if desc.is_tensor:
+        values = desc.values
         return float(values.reshape(-1)[0]) if values is not None and values.numel() == 1 else None
-    return float(desc["value"]) if desc.get("value") is not None else None
+    return float(desc.value) if desc.value is not None else None
 
 
 def _macro(preds, targets, classes, nan_for_zero=False, skip_zero=False):
@@ -65,12 +66,12 @@ def _macro(preds, targets, classes, nan_for_zero=False, skip_zero=False):
 
 
 def _report_values(got, case):
-    expect(got["type"] == "dict", f"classification_report should return a dict, not a {got['type']}")
+    expect(got.type == "dict", f"classification_report should return a dict, not a {got.type}")
     values = {}
     for key in REPORT_KEYS:
-        expect(key in got["values"], f"classification_report's dict has no key {key!r} "
+        expect(key in got.values, f"classification_report's dict has no key {key!r} "
                f"(expected keys {', '.join(map(repr, REPORT_KEYS))})")
-        values[key] = _scalar(got["values"][key])
+        values[key] = _scalar(got.values[key])
         expect(values[key] is not None, f"classification_report[{key!r}] should be a float")
     return values
 
@@ -107,8 +108,8 @@ def _stop_sim(losses, patience, min_delta=0.0, variant=()):
 def _signals(got):
     out = []
     for d in got:
-        v = _scalar(d) if d.get("is_tensor") else d.get("value")
-        expect(v is not None, f"EarlyStopping.step should return a bool, not a {d.get('type', 'tensor')}")
+        v = _scalar(d) if d.is_tensor else d.value
+        expect(v is not None, f"EarlyStopping.step should return a bool, not a {d.type}")
         out.append(bool(v))
     return out
 
@@ -124,23 +125,23 @@ def test_api(student):
     """predict, classification_report and EarlyStopping exist with the README's signatures and return types"""
     student.expect_api()
     got = _predict_run(student)
-    tensor_of(got["out"], "predict's result", dtype=None)
-    shape, dtype = got["out"]["shape"], got["out"]["dtype"]
+    tensor_of(got.out, "predict's result", dtype=None)
+    shape, dtype = got.out.shape, got.out.dtype
     expect(shape == [9], f"predict should return one class per sample, a 1-D tensor of shape (9,) "
            f"for a loader over 9 samples, got shape {tuple(shape)}")
     expect(dtype == "torch.int64", f"predict should return class indices as a long tensor "
            f"(torch.int64, what argmax gives), got {dtype}")
     rep = student.run("report_call", case="simple")
-    expect(rep["type"] == "dict", f"classification_report should return a dict, not a {rep['type']}")
+    expect(rep.type == "dict", f"classification_report should return a dict, not a {rep.type}")
     for key in REPORT_KEYS:
-        expect(key in rep["values"], f"classification_report's dict has no key {key!r}")
-        d = rep["values"][key]
-        expect(not d.get("is_tensor") and d.get("type") == "float",
+        expect(key in rep.values, f"classification_report's dict has no key {key!r}")
+        d = rep.values[key]
+        expect(not d.is_tensor and d.type == "float",
                f"classification_report[{key!r}] should be a Python float (use .item()), "
-               f"not a {'tensor' if d.get('is_tensor') else d.get('type')}")
+               f"not a {'tensor' if d.is_tensor else d.type}")
     for d in student.run("stop_signals", losses=[1.0, 2.0], patience=1):
-        expect(not d.get("is_tensor") and d.get("type") == "bool",
-               f"EarlyStopping.step should return a bool, not a {'tensor' if d.get('is_tensor') else d.get('type')}")
+        expect(not d.is_tensor and d.type == "bool",
+               f"EarlyStopping.step should return a bool, not a {'tensor' if d.is_tensor else d.type}")
 
 
 # ---------------------------------------------------------------- predict
@@ -150,8 +151,8 @@ def test_predict_values(student):
     """predict returns the argmax class of every sample, batches concatenated in loader order"""
     got = _predict_run(student)
     preds = _predictions(got)
-    X, order, bs = got["X"], got["order"], got["batch_size"]
-    by_sample = _logits(X, got["weights"]).argmax(dim=1)
+    X, order, bs = got.X, got.order, got.batch_size
+    by_sample = _logits(X, got.weights).argmax(dim=1)
     want = by_sample[order]
     expect(preds.dim() == 1, f"predict should return a 1-D tensor of class indices, got shape {tuple(preds.shape)}")
     if preds.shape == want.shape and torch.equal(preds.long(), want):
@@ -168,7 +169,7 @@ def test_predict_values(student):
                       "predictions, then torch.cat the list")
     expect(preds.numel() == len(want), f"predict returned {preds.numel()} predictions for a loader "
            f"over {len(want)} samples")
-    if len(got["calls"]) and not all(not c["dropout_training"] for c in got["calls"]):
+    if len(got.calls) and not all(not c.dropout_training for c in got.calls):
         raise Mistake("predictions differ from the model in eval mode: dropout was active while "
                       "predicting (call model.eval() first)")
     raise Mistake("predict's classes differ from the argmax over dim 1 of the model's outputs "
@@ -180,19 +181,19 @@ def test_predict_modes(student):
     """predict runs the model in eval mode and leaves it in the mode it was in before"""
     for start in (True, False):
         got = _predict_run(student, start)
-        calls = got["calls"]
+        calls = got.calls
         expect(calls, "predict never called the model")
-        expect(all(not c["training"] and not c["dropout_training"] for c in calls),
+        expect(all(not c.training and not c.dropout_training for c in calls),
                "the model was in train mode while predicting (dropout active): call model.eval() "
                "before the loop")
         before = "train" if start else "eval"
-        after = "train" if got["training_after"] else "eval"
+        after = "train" if got.training_after else "eval"
         if start:
-            expect(got["training_after"] and got["dropout_training_after"],
+            expect(got.training_after and got.dropout_training_after,
                    "predict left the model in eval mode; it was in train mode before the call: "
                    "remember model.training and restore it with model.train(was_training)")
         else:
-            expect(not got["training_after"] and not got["dropout_training_after"],
+            expect(not got.training_after and not got.dropout_training_after,
                    "predict switched the model to train mode although it was in eval mode before "
                    "the call: restore the mode it had (model.train(was_training)), do not force "
                    "model.train()")
@@ -203,11 +204,11 @@ def test_predict_modes(student):
 def test_predict_no_graph(student):
     """predict runs the model without recording a graph"""
     got = _predict_run(student, False)
-    calls = got["calls"]
+    calls = got.calls
     expect(calls, "predict never called the model")
-    message = graph_mistake(calls, "predict")
+    message = graph_mistake([c.facts for c in calls], "predict")
     expect(message is None, message)
-    expect(got["grad_enabled_after"], "autograd is still switched off after predict returned: use "
+    expect(got.grad_enabled_after, "autograd is still switched off after predict returned: use "
            "`with torch.no_grad():` so it is switched back on")
 
 
@@ -216,9 +217,9 @@ def test_predict_device(student):
     """predict moves every batch to the device it is given and makes no tensor on another one"""
     for device in check_devices(student):
         got = student.run("predict_device", device=device)
-        calls, error = got["calls"], got["error"]
+        calls, error = got.calls, got.error
         expect(calls, "predict never called the model" + (f" (it raised {error})" if error else ""))
-        seen = sorted({c["device"].split(":")[0] for c in calls})
+        seen = sorted({c.device.split(":")[0] for c in calls})
         expect(seen == [device], f"with device={device!r} the model received inputs on {', '.join(seen)}: "
                f"move each batch with inputs.to(device)")
         if mixed_devices(error):
@@ -236,7 +237,7 @@ def test_report_values(student):
     for case in ("simple", "binary"):
         got = student.run("report_call", case=case)
         values = _report_values(got, case)
-        preds, targets = got["preds"], got["targets"]
+        preds, targets = got.preds, got.targets
         classes = torch.unique(torch.cat([preds, targets])).tolist()
         want = _macro(preds, targets, classes)
         acc = (preds == targets).double().mean().item()
@@ -282,7 +283,7 @@ def test_report_class_set(student):
     for case in ("sparse", "two_only"):
         got = student.run("report_call", case=case)
         values = _report_values(got, case)
-        preds, targets = got["preds"], got["targets"]
+        preds, targets = got.preds, got.targets
         in_either = torch.unique(torch.cat([preds, targets])).tolist()
         want = _macro(preds, targets, in_either)
         if _same(values, want):
@@ -403,10 +404,10 @@ def test_early_stopping_best_weights(student):
         best = min(range(len(losses)), key=losses.__getitem__)
         # parameters given new memory: even a reference would still hold the right values
         got = student.run("best_weights", losses=losses, replace_params=True)
-        after, seen = got["after_restore"], got["seen"]
+        after, seen = got.after_restore, got.seen
         expect(set(after) == set(seen[best]), "restore changed which tensors the model's state_dict has")
         if not close(after, seen[best], tol=ROUNDING):
-            if close(after, got["before_restore"], tol=ROUNDING):
+            if close(after, got.before_restore, tol=ROUNDING):
                 raise Mistake("restore(model) left the model's weights as they were: keep a copy of "
                               "the best state_dict and load it with model.load_state_dict")
             i = _which_call(after, seen)
@@ -416,13 +417,13 @@ def test_early_stopping_best_weights(student):
             raise Mistake("after restore the model's weights are none of those it had at any call")
         # parameters updated in place, as optimizer.step() does
         got = student.run("best_weights", losses=losses, replace_params=False)
-        after, seen = got["after_restore"], got["seen"]
+        after, seen = got.after_restore, got.seen
         if not close(after, seen[best], tol=ROUNDING):
-            if close(after, got["before_restore"], tol=ROUNDING):
+            if close(after, got.before_restore, tol=ROUNDING):
                 raise Mistake("the saved best weights changed when training went on: state_dict() "
                               "returns tensors that share memory with the parameters; store a copy "
                               "(copy.deepcopy(model.state_dict()) or clone every tensor)")
             raise Mistake("the weights restored after in-place training are not those of the best call")
-        expect(got["param_types"] == ["Parameter"] and got["requires_grad"],
+        expect(got.param_types == ["Parameter"] and got.requires_grad,
                "after restore the model's parameters are no longer trainable nn.Parameters: load the "
                "copy with model.load_state_dict instead of replacing them")
