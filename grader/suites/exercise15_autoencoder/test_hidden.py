@@ -15,7 +15,7 @@ import torch
 from grader.checks import FLOAT32_SMALL, ROUNDING, SAME_OPS, Mistake, check, close, expect
 from grader.suites.trusted_side import expect_device_runs, tensor_of, value_of
 from grader.suites.exercise15_autoencoder.probes import (
-    CONFIGS, CORRUPT_STD, LEARN_STEPS, NOISE_STD, corrupt_input, denoise_batch, spy_reconstruct)
+    CONFIGS, CORRUPT_STD, LEARN_STEPS, NOISE_STD, Call, DenoiseCall, corrupt_input, denoise_batch, spy_reconstruct)
 
 # ---- trusted helpers ----
 
@@ -94,10 +94,10 @@ def _generator_message(who: str, global_untouched: bool, advanced: list, same_eq
     return None
 
 
-def _described(call: dict, what: str, shape, dtype="torch.float32") -> torch.Tensor:
-    if call["error"]:
-        raise Mistake(f"{what} raised {call['error']}")
-    return tensor_of(call["value"], what, shape=shape, dtype=dtype)
+def _described(call: Call, what: str, shape, dtype="torch.float32") -> torch.Tensor:
+    if call.error:
+        raise Mistake(f"{what} raised {call.error}")
+    return tensor_of(call.value, what, shape=shape, dtype=dtype)
 
 
 # ---- AutoEncoder ----
@@ -108,7 +108,7 @@ def test_api(student):
     """AutoEncoder, corrupt and denoising_step exist with the README's signatures; AutoEncoder is an nn.Module"""
     student.expect_api()
     got = student.run("ae_shapes")
-    expect(got["configs"][0]["is_module"], f"AutoEncoder(...) built a {got['type']}, not an nn.Module: "
+    expect(got.configs[0].is_module, f"AutoEncoder(...) built a {got.type}, not an nn.Module: "
            "subclass nn.Module and call super().__init__() first")
 
 
@@ -116,33 +116,33 @@ def test_api(student):
 def test_autoencoder_shapes(student):
     """encode gives (N, latent_dim), decode and forward give (N, in_dim), for batches of 1, 4 and 9"""
     got = student.run("ae_shapes")
-    for config in got["configs"]:
-        in_dim, hidden, latent = config["dims"]
-        expect(config["is_module"], "AutoEncoder(...) is not an nn.Module")
+    for config in got.configs:
+        in_dim, hidden, latent = config.dims
+        expect(config.is_module, "AutoEncoder(...) is not an nn.Module")
         made = f"AutoEncoder({in_dim}, {hidden}, {latent})"
-        for call in config["calls"]:
-            n = call["n"]
-            enc = call["encode"]
-            if enc["error"]:
-                raise Mistake(f"{made}.encode raised {enc['error']} on x of shape {_shape([n, in_dim])}")
-            desc = enc["value"]
-            if desc.get("is_tensor") and desc["shape"] == [n, hidden]:
+        for call in config.calls:
+            n = call.n
+            enc = call.encode
+            if enc.error:
+                raise Mistake(f"{made}.encode raised {enc.error} on x of shape {_shape([n, in_dim])}")
+            desc = enc.value
+            if desc.is_tensor and desc.shape == [n, hidden]:
                 raise Mistake(f"{made}.encode returned {hidden} features per sample, i.e. hidden_dim: encode must "
                               f"end with a layer to latent_dim, shape {_shape([n, latent])}")
-            if desc.get("is_tensor") and n == 1 and desc["shape"] == [latent]:
+            if desc.is_tensor and n == 1 and desc.shape == [latent]:
                 raise Mistake(f"{made}.encode dropped the batch dimension of a batch of one: it returned shape "
-                              f"{_shape(desc['shape'])}, expected {_shape([1, latent])} (do not squeeze)")
+                              f"{_shape(desc.shape)}, expected {_shape([1, latent])} (do not squeeze)")
             tensor_of(desc, f"{made}.encode(x) for x of shape {_shape([n, in_dim])}", shape=[n, latent])
-            _described(call["decode"], f"{made}.decode(z) for z of shape {_shape([n, latent])}", [n, in_dim])
-            _described(call["forward"], f"{made}(x) for x of shape {_shape([n, in_dim])}", [n, in_dim])
+            _described(call.decode, f"{made}.decode(z) for z of shape {_shape([n, latent])}", [n, in_dim])
+            _described(call.forward, f"{made}(x) for x of shape {_shape([n, in_dim])}", [n, in_dim])
 
 
 @check("api")
 def test_hidden_dim(student):
     """AutoEncoder uses hidden_dim as the width of its hidden layer (two configurations)"""
     for config in student.run("ae_structure"):
-        in_dim, hidden, latent = config["dims"]
-        shapes = config["shapes"]
+        in_dim, hidden, latent = config.dims
+        shapes = config.shapes
         made = f"AutoEncoder({in_dim}, {hidden}, {latent})"
         expect(shapes, f"{made} has no parameters: build the encoder and the decoder from nn.Linear layers "
                "assigned as attributes (or in an nn.Sequential)")
@@ -157,8 +157,8 @@ def test_forward_is_decode_of_encode(student):
     """forward(x) equals decode(encode(x)) on the same module"""
     got = student.run("ae_consistency")
     in_dim = CONFIGS[0][0]
-    forward = _described(got["forward"], "forward(x)", [5, in_dim], dtype=None)
-    composed = _described(got["composed"], "decode(encode(x))", [5, in_dim], dtype=None)
+    forward = _described(got.forward, "forward(x)", [5, in_dim], dtype=None)
+    composed = _described(got.composed, "decode(encode(x))", [5, in_dim], dtype=None)
     if not close(forward, composed, tol=SAME_OPS):
         diff = (forward.double() - composed.double()).abs().max().item()
         raise Mistake(f"forward(x) differs from decode(encode(x)) (by up to {diff:.3g}, in eval mode): forward "
@@ -170,16 +170,16 @@ def test_forward_is_decode_of_encode(student):
 def test_autoencoder_gradients(student):
     """A backward pass of the reconstruction loss reaches every parameter, with finite gradients"""
     got = student.run("ae_gradients")
-    expect(got["has_graph"], "forward(x) carries no autograd graph: is it computed under torch.no_grad(), "
+    expect(got.has_graph, "forward(x) carries no autograd graph: is it computed under torch.no_grad(), "
            "or detached?")
-    params = got["params"]
+    params = got.params
     expect(params, "AutoEncoder has no parameters")
-    missing = [p["name"] for p in params if p["none"] or not p["nonzero"]]
+    missing = [p.name for p in params if p.none or not p.nonzero]
     if missing:
         shown = ", ".join(missing[:4]) + (" ..." if len(missing) > 4 else "")
         raise Mistake(f"no gradient reaches {shown}: every parameter must take part in forward, with nothing "
                       "detached (.detach(), torch.no_grad()) between the input and the reconstruction")
-    bad = [p["name"] for p in params if not p["finite"]]
+    bad = [p.name for p in params if not p.finite]
     expect(not bad, f"non-finite gradients in {', '.join(bad[:4])}")
 
 
@@ -187,7 +187,7 @@ def test_autoencoder_gradients(student):
 def test_autoencoder_learns(student):
     """A few hundred Adam steps make the reconstruction error fall well below the data's variance"""
     got = student.run("ae_learn")
-    losses, final, variance = got["losses"], got["final"], got["variance"]
+    losses, final, variance = got.losses, got.final, got.variance
     expect(all(l == l for l in losses) and final == final, "the reconstruction loss became NaN during training")
     expect(final < 0.2 * variance,
            f"after {LEARN_STEPS} Adam steps the reconstruction error is {final:.3f}, not well below the data's "
@@ -203,10 +203,10 @@ def test_autoencoder_learns(student):
 def test_corrupt_shape_dtype(student):
     """corrupt returns a tensor of x's shape and dtype"""
     for case in student.run("corrupt_shapes"):
-        desc = case["result"]
-        what = f"corrupt(x) for x of shape {_shape(case['shape'])} ({case['dtype']})"
-        tensor_of(desc, what, shape=case["shape"], dtype=None)
-        expect(desc["dtype"] == case["dtype"], f"{what} returned a {desc['dtype']} tensor: keep x's dtype "
+        desc = case.result
+        what = f"corrupt(x) for x of shape {_shape(case.shape)} ({case.dtype})"
+        tensor_of(desc, what, shape=case.shape, dtype=None)
+        expect(desc.dtype == case.dtype, f"{what} returned a {desc.dtype} tensor: keep x's dtype "
                "(draw the noise with dtype=x.dtype, or let x + noise keep it)")
 
 
@@ -217,12 +217,12 @@ def test_corrupt_noise(student):
     base = corrupt_input()
     for name in ("a", "wide"):
         std = CORRUPT_STD[name][0]
-        result = tensor_of(got[name]["result"], f"corrupt(x, {std:g}, generator)", shape=base.shape, dtype=None)
+        result = tensor_of(got[name].result, f"corrupt(x, {std:g}, generator)", shape=base.shape, dtype=None)
         message = _noise_message(result - base, std, f"corrupt(x, {std:g}, generator) - x", result=result,
                                  result_what=f"corrupt(x, {std:g}, generator)")
         if message:
             raise Mistake(message)
-    zero = tensor_of(got["zero"]["result"], "corrupt(x, 0.0, generator)", shape=base.shape, dtype=None)
+    zero = tensor_of(got["zero"].result, "corrupt(x, 0.0, generator)", shape=base.shape, dtype=None)
     expect(close(zero, base, tol=ROUNDING), "corrupt(x, 0.0, generator) differs from x: with noise_std=0 "
            "the noise vanishes and x's values come back")
 
@@ -232,11 +232,11 @@ def test_corrupt_generator(student):
     """corrupt draws from the generator it is given: same seed, same noise; another seed, other noise; global RNG untouched"""
     got = student.run("corrupt_calls")
     base = corrupt_input()
-    values = {name: tensor_of(got[name]["result"], "corrupt(x, 0.5, generator)", shape=base.shape, dtype=None)
+    values = {name: tensor_of(got[name].result, "corrupt(x, 0.5, generator)", shape=base.shape, dtype=None)
               for name in ("a", "a_again", "b")}
     drawn = [got[name] for name in ("a", "a_again", "b", "wide")]
-    message = _generator_message("corrupt", all(c["global_untouched"] for c in drawn),
-                                 [c["generator_advanced"] for c in drawn],
+    message = _generator_message("corrupt", all(c.global_untouched for c in drawn),
+                                 [c.generator_advanced for c in drawn],
                                  torch.equal(values["a"], values["a_again"]),
                                  not torch.equal(values["a"], values["b"]))
     if message:
@@ -247,7 +247,7 @@ def test_corrupt_generator(student):
 def test_corrupt_keeps_x(student):
     """corrupt leaves x unchanged (it returns a new tensor)"""
     got = student.run("corrupt_calls")
-    expect(all(c["x_kept"] for c in got.values()),
+    expect(all(c.x_kept for c in got.values()),
            "corrupt modified x in place (x.add_(...), x += ..., or x.normal_()): return a new tensor, "
            "x + noise_std * noise, and leave x as it was")
 
@@ -257,8 +257,8 @@ def test_corrupt_keeps_x(student):
 
 def _trace(student):
     got = student.run("denoising_trace")
-    for call in got["calls"]:
-        expect(call["inputs"], "denoising_step never ran the model: reconstruct with model(corrupt(x, ...))")
+    for call in got.calls:
+        expect(call.inputs, "denoising_step never ran the model: reconstruct with model(corrupt(x, ...))")
     return got
 
 
@@ -271,8 +271,8 @@ def _loss_and_grads(params, inputs, target):
     return loss.item(), [g.float() for g in grads]
 
 
-def _in_place(call, x) -> str | None:
-    if torch.equal(call["x_after"], x):
+def _in_place(call: DenoiseCall, x) -> str | None:
+    if torch.equal(call.x_after, x):
         return None
     return ("denoising_step changed x in place (x.add_(...) or x += ..., in corrupt or in the step), so the "
             "clean target was overwritten by the noisy input: build a new tensor, x + noise, and leave x as it was")
@@ -281,16 +281,16 @@ def _in_place(call, x) -> str | None:
 @check("api")
 def test_denoising_returns_float(student):
     """denoising_step returns the loss as a Python float, not a tensor"""
-    for call in _trace(student)["calls"]:
-        num = call["result"]
-        if num["type"] == "float":
+    for call in _trace(student).calls:
+        num = call.result
+        if num.type == "float":
             continue
-        if num["type"] == "NoneType":
+        if num.type == "NoneType":
             raise Mistake("denoising_step returned None: return the loss, loss.item()")
-        if num["type"] == "tensor":
-            graph = " (and it still carries the autograd graph)" if num.get("requires_grad") else ""
+        if num.type == "tensor":
+            graph = " (and it still carries the autograd graph)" if num.requires_grad else ""
             raise Mistake(f"denoising_step returned the loss as a tensor{graph}, not a Python float: use loss.item()")
-        raise Mistake(f"denoising_step should return the loss as a Python float, not a {num['type']}")
+        raise Mistake(f"denoising_step should return the loss as a Python float, not a {num.type}")
 
 
 @check("values")
@@ -299,8 +299,8 @@ def test_denoising_input(student):
     got = _trace(student)
     x = denoise_batch()
     noise, seen_all = [], []
-    for call in got["calls"]:
-        seen = call["inputs"][0]
+    for call in got.calls:
+        seen = call.inputs[0]
         expect(list(seen.shape) == list(x.shape), f"the model received an input of shape {_shape(seen.shape)}; "
                f"x has shape {_shape(x.shape)}")
         expect(not torch.equal(seen, x), "denoising_step gave the model the clean x: a denoising autoencoder is "
@@ -317,13 +317,13 @@ def test_denoising_input(student):
 def test_denoising_generator(student):
     """denoising_step draws the noise from the generator it is given (torch's global RNG untouched)"""
     got = _trace(student)
-    first = got["calls"][0]["inputs"][0]
-    same, other = got["replays"]["same"], got["replays"]["other"]
+    first = got.calls[0].inputs[0]
+    same, other = got.replays.same, got.replays.other
     expect(same and other, "denoising_step never ran the model")
     # when the model saw no noise at all, its inputs say nothing about seeds (test_denoising_input names that)
     noiseless = torch.equal(first, denoise_batch())
-    message = _generator_message("denoising_step", got["global_untouched"],
-                                 [c["generator_advanced"] for c in got["calls"]],
+    message = _generator_message("denoising_step", got.global_untouched,
+                                 [c.generator_advanced for c in got.calls],
                                  noiseless or torch.equal(same[0], first),
                                  noiseless or not torch.equal(other[0], first))
     if message:
@@ -335,21 +335,21 @@ def test_denoising_loss(student):
     """denoising_step returns the MSE between the model's output on the corrupted x and the CLEAN x"""
     got = _trace(student)
     x = denoise_batch()
-    for call in got["calls"]:
-        value = value_of(call["result"], "denoising_step", "loss")
-        noisy = call["inputs"][0]
-        true, _ = _loss_and_grads(call["params_before"], noisy, x)
+    for call in got.calls:
+        value = value_of(call.result, "denoising_step", "loss")
+        noisy = call.inputs[0]
+        true, _ = _loss_and_grads(call.params_before, noisy, x)
         if _near(value, true):
             continue
         message = _in_place(call, x)
         if message:
             raise Mistake(message)
-        if _near(value, _loss_and_grads(call["params_before"], noisy, noisy)[0]):
+        if _near(value, _loss_and_grads(call.params_before, noisy, noisy)[0]):
             raise Mistake("the loss compared the reconstruction with the noisy input: a denoising autoencoder "
                           "reconstructs the clean x, so the target is x, mse(model(noisy), x)")
         if _near(value, true * x.numel()):
             raise Mistake("the loss is the sum of the squared errors; MSE is their mean (F.mse_loss, nn.MSELoss())")
-        after, _ = _loss_and_grads(call["params_after"], noisy, x)
+        after, _ = _loss_and_grads(call.params_after, noisy, x)
         if _near(value, after) and not _near(after, true):
             raise Mistake("denoising_step returned the loss after the optimizer step; return the loss the step "
                           "was made from")
@@ -362,14 +362,14 @@ def test_denoising_gradients(student):
     """At optimizer.step() the gradients are those of this call's loss (one step per call, gradients cleared)"""
     got = _trace(student)
     x = denoise_batch()
-    calls = got["calls"]
-    counts = [len(c["steps"]) for c in calls]
+    calls = got.calls
+    counts = [len(c.steps) for c in calls]
     expect(sum(counts), "denoising_step never called optimizer.step(): update the parameters with the optimizer "
            "you were given")
     bad = next((c for c in counts if c != 1), None)
     expect(bad is None, f"denoising_step called optimizer.step() {bad} times in one call; call it exactly once")
-    seen = [c["steps"][0]["grads"] for c in calls]
-    true = [_loss_and_grads(c["params_before"], c["inputs"][0], x)[1] for c in calls]
+    seen = [c.steps[0].grads for c in calls]
+    true = [_loss_and_grads(c.params_before, c.inputs[0], x)[1] for c in calls]
     if all(_same(s, t) for s, t in zip(seen, true)):
         return
     if all(_empty(s) for s in seen):
@@ -379,7 +379,7 @@ def test_denoising_gradients(student):
     message = next((m for c in calls if (m := _in_place(c, x))), None)
     if message:
         raise Mistake(message)
-    noisy_target = [_loss_and_grads(c["params_before"], c["inputs"][0], c["inputs"][0])[1] for c in calls]
+    noisy_target = [_loss_and_grads(c.params_before, c.inputs[0], c.inputs[0])[1] for c in calls]
     if all(_same(s, t) for s, t in zip(seen, noisy_target)):
         raise Mistake("the gradients are those of the loss against the noisy input: the target of a denoising "
                       "autoencoder is the clean x, mse(model(noisy), x)")
