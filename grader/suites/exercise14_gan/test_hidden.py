@@ -5,6 +5,7 @@ import torch.nn.functional as F
 
 from grader.checks import FLOAT32_SMALL, Mistake, check, close, expect
 from grader.suites.trusted_side import check_devices, mixed_devices
+from grader.suites.worker_side import Described
 from grader.suites.exercise14_gan.probes import (D_JUNK, G_JUNK, UNEVEN, batches, junk, make_D,
                                                  make_G)
 
@@ -112,7 +113,7 @@ def _label_problem(losses, real_logits, fake_logits):
         return "never called loss_fn: compute each term with the loss_fn you were given"
     kinds = []
     for r in losses:
-        x, t = r["input"], r["target"]
+        x, t = r.input, r.target
         if x is None or t is None or t.shape != x.shape:
             return None
         kind = ("real" if _same(x, real_logits) else "fake" if _same(x, fake_logits) else None)
@@ -135,19 +136,19 @@ def _label_problem(losses, real_logits, fake_logits):
     return None
 
 
-def _value(desc: dict, who: str) -> float:
+def _value(desc: Described, who: str) -> float:
     """The number a step returned (a 1-element tensor is accepted here; see test_returns_floats)."""
-    if desc.get("is_tensor"):
-        values = desc.get("values")
+    if desc.is_tensor:
+        values = desc.values
         if values is not None and values.numel() == 1 and values.is_floating_point():
             return float(values.reshape(()))
         raise Mistake(f"{who} should return the loss as a Python float, not a tensor of shape "
-                      f"{tuple(desc['shape'])}")
-    if desc["type"] == "NoneType":
+                      f"{tuple(desc.shape)}")
+    if desc.type == "NoneType":
         raise Mistake(f"{who} returned None: return the loss (loss.item())")
-    if desc["type"] not in ("float", "int") or desc.get("value") is None:
-        raise Mistake(f"{who} should return the loss as a Python float, not a {desc['type']}")
-    return float(desc["value"])
+    if desc.type not in ("float", "int") or desc.value is None:
+        raise Mistake(f"{who} should return the loss as a Python float, not a {desc.type}")
+    return float(desc.value)
 
 
 def _count_problem(steps, who, opt):
@@ -162,17 +163,17 @@ def _count_problem(steps, who, opt):
 
 def _diagnose_discriminator(calls):
     """Name what went wrong in the gradients at opt_D.step(), or None if they are right."""
-    message = _count_problem([c["steps"] for c in calls], "discriminator_step", "opt_D")
+    message = _count_problem([c.steps for c in calls], "discriminator_step", "opt_D")
     if message:
         return message
     real_z = batches()
-    found = [_d_terms(c["D_before"], real, z) for c, (real, z) in zip(calls, real_z)]
+    found = [_d_terms(c.D_before, real, z) for c, (real, z) in zip(calls, real_z)]
     true = [_combine(terms, D_CORRECT)[1] for terms, _, _ in found]
-    seen = [c["steps"][0]["grads"] for c in calls]
+    seen = [c.steps[0].grads for c in calls]
     if all(_same(s, t) for s, t in zip(seen, true)):
         return None
     if all(_empty(s) for s in seen):
-        if all(_same(c["D_grads"], t) for c, t in zip(calls, true)):
+        if all(_same(c.D_grads, t) for c, t in zip(calls, true)):
             return ("opt_D.step() ran before loss.backward(): the step found no gradients. Call loss.backward() "
                     "first, then opt_D.step()")
         return ("opt_D.step() found no gradients: they were cleared between loss.backward() and opt_D.step(). "
@@ -184,7 +185,7 @@ def _diagnose_discriminator(calls):
                 "before the call (generator_step leaves gradients there). Call opt_D.zero_grad() at the start "
                 "of discriminator_step")
     terms, real_logits, fake_logits = found[0]
-    labels = _label_problem(calls[0]["losses"], real_logits, fake_logits)
+    labels = _label_problem(calls[0].losses, real_logits, fake_logits)
     if labels:
         return f"discriminator_step {labels}"
     for weights, what in D_WRONG:
@@ -196,21 +197,21 @@ def _diagnose_discriminator(calls):
 
 def _diagnose_generator(calls):
     """Name what went wrong in the gradients at opt_G.step(), or None if they are right."""
-    message = _count_problem([c["steps"] for c in calls], "generator_step", "opt_G")
+    message = _count_problem([c.steps for c in calls], "generator_step", "opt_G")
     if message:
         return message
     zs = [z for _, z in batches(seed=1)]
-    found = [_g_terms(c["G_before"], z) for c, z in zip(calls, zs)]
+    found = [_g_terms(c.G_before, z) for c, z in zip(calls, zs)]
     true = [terms[1][1] for terms in found]
-    seen = [c["steps"][0]["grads"] for c in calls]
+    seen = [c.steps[0].grads for c in calls]
     if all(_same(s, t) for s, t in zip(seen, true)):
         return None
     if all(_empty(s) for s in seen):
-        reached = [r["reaches_G"] for c in calls for r in c["losses"]]
+        reached = [r.reaches_G for c in calls for r in c.losses]
         if reached and not any(reached):
             return ("no gradient reached G: in generator_step G(z) must not be detached (nor computed under "
                     "torch.no_grad()), since the loss trains G through D")
-        if all(_same(c["G_grads"], t) for c, t in zip(calls, true)):
+        if all(_same(c.G_grads, t) for c, t in zip(calls, true)):
             return ("opt_G.step() ran before loss.backward(): the step found no gradients. Call loss.backward() "
                     "first, then opt_G.step()")
         return ("opt_G.step() found no gradients: they were cleared between loss.backward() and opt_G.step(). "
@@ -228,12 +229,12 @@ def _diagnose_generator(calls):
 def _expect_step(student, reference, trace, diagnose, after, differs):
     """The gradients at a step of the probe `trace` are right (else what `diagnose` names) and the
     parameters after it (`after`) are the reference's (else `differs`)."""
-    got = student.run(trace)["calls"]
-    want = reference.run(trace)["calls"]
+    got = student.run(trace).calls
+    want = reference.run(trace).calls
     message = diagnose(got)
     if message:
         raise Mistake(message)
-    expect(all(_same(g[after], w[after]) for g, w in zip(got, want)), differs)
+    expect(all(_same(getattr(g, after), getattr(w, after)) for g, w in zip(got, want)), differs)
 
 
 def _flags_problem(flags, who, net):
@@ -250,21 +251,21 @@ def test_api(student):
     """discriminator_step and generator_step exist with the README's signatures and return the loss"""
     student.expect_api()
     for who, probe in (("discriminator_step", "discriminator_trace"), ("generator_step", "generator_trace")):
-        result = student.run(probe)["calls"][0]["result"]
-        expect(result["is_tensor"] or result["type"] != "NoneType", f"{who} returned None: return the loss")
+        result = student.run(probe).calls[0].result
+        expect(result.is_tensor or result.type != "NoneType", f"{who} returned None: return the loss")
 
 
 @check("api")
 def test_returns_floats(student):
     """Both steps return the loss as a Python float, not a tensor"""
     for who, probe in (("discriminator_step", "discriminator_trace"), ("generator_step", "generator_trace")):
-        for call in student.run(probe)["calls"]:
-            result = call["result"]
-            if result["is_tensor"]:
-                graph = " (and it still carries the autograd graph)" if result["has_graph"] else ""
+        for call in student.run(probe).calls:
+            result = call.result
+            if result.is_tensor:
+                graph = " (and it still carries the autograd graph)" if result.has_graph else ""
                 raise Mistake(f"{who} returned the loss as a tensor{graph}, not a Python float: use loss.item()")
-            if result["type"] != "float":
-                raise Mistake(f"{who} should return the loss as a Python float, not a {result['type']}")
+            if result.type != "float":
+                raise Mistake(f"{who} should return the loss as a Python float, not a {result.type}")
 
 
 @check("api")
@@ -272,17 +273,18 @@ def test_label_shapes(student):
     """The labels have the shape and dtype of D's output (6 real samples, 4 latent vectors)"""
     got = student.run("labels_uneven")
     for who in ("discriminator_step", "generator_step"):
-        losses, error = got[who]["losses"], got[who]["error"]
+        step = getattr(got, who)
+        losses, error = step.losses, step.error
         expect(losses, f"{who} never called loss_fn: compute the loss with the loss_fn you were given")
         for r in losses:
-            if r["target_shape"] != r["input_shape"]:
-                raise Mistake(f"{who} gave loss_fn labels of shape {tuple(r['target_shape'])} for D's output of "
-                              f"shape {tuple(r['input_shape'])} (with {UNEVEN[0]} real samples and {UNEVEN[1]} "
+            if r.target_shape != r.input_shape:
+                raise Mistake(f"{who} gave loss_fn labels of shape {tuple(r.target_shape)} for D's output of "
+                              f"shape {tuple(r.input_shape)} (with {UNEVEN[0]} real samples and {UNEVEN[1]} "
                               "latent vectors): make each term's labels from its own D output, e.g. "
                               "torch.ones_like(logits)")
-            if r["target_dtype"] != r["input_dtype"]:
-                raise Mistake(f"{who} gave loss_fn labels of dtype {r['target_dtype']} for D's output of dtype "
-                              f"{r['input_dtype']}: make them with torch.ones_like / torch.zeros_like")
+            if r.target_dtype != r.input_dtype:
+                raise Mistake(f"{who} gave loss_fn labels of dtype {r.target_dtype} for D's output of dtype "
+                              f"{r.input_dtype}: make them with torch.ones_like / torch.zeros_like")
         expect(error is None, f"{who} raised {error} (with {UNEVEN[0]} real samples and {UNEVEN[1]} latent vectors)")
 
 
@@ -291,20 +293,20 @@ def test_label_shapes(student):
 @check("values")
 def test_discriminator_loss(student):
     """discriminator_step returns loss_fn(D(real), ones) + loss_fn(D(fake), zeros), computed before the step"""
-    calls = student.run("discriminator_trace")["calls"]
+    calls = student.run("discriminator_trace").calls
     for call, (real, z) in zip(calls, batches()):
-        value = _value(call["result"], "discriminator_step")
-        terms, real_logits, fake_logits = _d_terms(call["D_before"], real, z)
+        value = _value(call.result, "discriminator_step")
+        terms, real_logits, fake_logits = _d_terms(call.D_before, real, z)
         expected = _combine(terms, D_CORRECT)[0]
         if _near(value, expected):
             continue
-        labels = _label_problem(call["losses"], real_logits, fake_logits)
+        labels = _label_problem(call.losses, real_logits, fake_logits)
         if labels:
             raise Mistake(f"discriminator_step {labels}")
         for weights, what in D_WRONG:
             if _near(value, _combine(terms, weights)[0]):
                 raise Mistake(f"discriminator_step {what}")
-        after = _combine(_d_terms(call["D_after"], real, z)[0], D_CORRECT)[0]
+        after = _combine(_d_terms(call.D_after, real, z)[0], D_CORRECT)[0]
         if _near(value, after) and not _near(after, expected):
             raise Mistake("discriminator_step returned the loss after the opt_D step; return the loss the step "
                           "was made from")
@@ -322,21 +324,21 @@ def test_discriminator_gradients(student, reference):
 @check("gradients", points=2)
 def test_discriminator_leaves_G(student):
     """discriminator_step leaves G's parameters and gradients untouched (fake = G(z) detached)"""
-    calls = student.run("discriminator_trace")["calls"]
+    calls = student.run("discriminator_trace").calls
     g_params = [p.detach() for p in make_G().parameters()]
     g_junk = junk(make_G(), G_JUNK)
     for call in calls:
-        grads = call["G_grads"]
+        grads = call.G_grads
         if any(g is None for g in grads) or (_empty(grads) and not _empty(g_junk)):
             raise Mistake("discriminator_step cleared G's gradients (G.zero_grad(), or .grad set to None): it must "
                           "leave G alone; clear only D's gradients (opt_D.zero_grad())")
         if not _same(grads, g_junk):
-            reached = any(r["reaches_G"] for r in call["losses"])
+            reached = any(r.reaches_G for r in call.losses)
             if reached:
                 raise Mistake("discriminator_step changed G's gradients: the fake samples were not detached, so "
                               "backward also ran into G. Give D fake = G(z).detach()")
             raise Mistake("discriminator_step changed G's gradients: only D's gradients may change")
-        expect(_same(call["G_params"], g_params),
+        expect(_same(call.G_params, g_params),
                "discriminator_step changed G's parameters: only D is updated there (one step of opt_D)")
 
 
@@ -345,17 +347,17 @@ def test_discriminator_leaves_G(student):
 @check("values")
 def test_generator_loss(student):
     """generator_step returns the non-saturating loss loss_fn(D(G(z)), ones), computed before the step"""
-    calls = student.run("generator_trace")["calls"]
+    calls = student.run("generator_trace").calls
     for call, (_, z) in zip(calls, batches(seed=1)):
-        value = _value(call["result"], "generator_step")
-        terms = _g_terms(call["G_before"], z)
+        value = _value(call.result, "generator_step")
+        terms = _g_terms(call.G_before, z)
         expected = terms[1][0]
         if _near(value, expected):
             continue
         for weights, what in G_WRONG:
             if _near(value, _combine(terms, weights)[0]):
                 raise Mistake(f"generator_step {what}")
-        after = _g_terms(call["G_after"], z)[1][0]
+        after = _g_terms(call.G_after, z)[1][0]
         if _near(value, after) and not _near(after, expected):
             raise Mistake("generator_step returned the loss after the opt_G step; return the loss the step was "
                           "made from")
@@ -372,13 +374,13 @@ def test_generator_gradients(student, reference):
 @check("modes")
 def test_generator_leaves_D(student):
     """generator_step leaves D's parameters unchanged and its requires_grad as it was (D's .grad may change)"""
-    calls = student.run("generator_trace")["calls"]
+    calls = student.run("generator_trace").calls
     d_params = [p.detach() for p in make_D().parameters()]
     for call in calls:
-        expect(_same(call["D_params"], d_params),
+        expect(_same(call.D_params, d_params),
                "generator_step changed D's parameters: only G is updated there (one step of opt_G); D's .grad "
                "may be filled by backward, but D must not move")
-        message = _flags_problem(call["D_flags"], "generator_step", "D")
+        message = _flags_problem(call.D_flags, "generator_step", "D")
         if message:
             raise Mistake(message)
 
@@ -386,8 +388,8 @@ def test_generator_leaves_D(student):
 @check("modes")
 def test_discriminator_restores_G(student):
     """discriminator_step leaves G's requires_grad as it was (freezing G there is fine if restored)"""
-    for call in student.run("discriminator_trace")["calls"]:
-        message = _flags_problem(call["G_flags"], "discriminator_step", "G")
+    for call in student.run("discriminator_trace").calls:
+        message = _flags_problem(call.G_flags, "discriminator_step", "G")
         if message:
             raise Mistake(message)
 
@@ -400,8 +402,9 @@ def test_labels_device(student):
     for device in check_devices(student):
         got = student.run("labels_device", device=device)
         for who in ("discriminator_step", "generator_step"):
-            error = got[who]["error"]
-            for out, target in zip(got[who]["inputs"], got[who]["targets"]):
+            step = getattr(got, who)
+            error = step.error
+            for out, target in zip(step.inputs, step.targets):
                 if torch.device(target).type != torch.device(out).type:
                     raise Mistake(f"{who} made the labels on {target} while D's output was on {out} (everything "
                                   f"was on {device!r}): create them with torch.ones_like(logits) / "
@@ -410,7 +413,7 @@ def test_labels_device(student):
                 raise Mistake(f"{who} raised {error} with G, D and the data on {device!r}: a tensor made on the "
                               "default device (cpu) met them; create every tensor on the device of the data "
                               "(torch.ones_like(logits), x.new_zeros(...)), never on a fixed one")
-            expect(got[who]["targets"], f"{who} never called loss_fn: use the loss_fn you were given"
+            expect(step.targets, f"{who} never called loss_fn: use the loss_fn you were given"
                    + (f" (it raised {error})" if error else ""))
             expect(not error or device == "meta", f"{who} raised {error} with G, D and the data on {device!r}")
 
@@ -421,7 +424,7 @@ def test_labels_device(student):
 def test_learns(student):
     """Alternating the two steps on a 1-D GAN moves G's samples toward the data"""
     got = student.run("learn")
-    means, target = got["means"], got["data_mean"]
+    means, target = got.means, got.data_mean
     start, end = abs(means[0] - target), abs(means[-1] - target)
     expect(end < 0.5 and end < 0.4 * start,
            f"after {len(means) - 1} rounds of discriminator_step then generator_step, G's samples have mean "
