@@ -1,9 +1,114 @@
 """Probes for exercise04 (run in the worker on the submission; return plain data)."""
 
+from dataclasses import dataclass
+
 import torch
+from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
-from grader.suites.worker_side import describe
+from grader.suites.worker_side import Described, describe
+
+
+# ---- what the probes return ----
+
+Pair = tuple[Described, Described]  # an item or batch (x, y), described
+
+
+@dataclass
+class TransformCall:
+    """What the spy transform was given."""
+    shape: list[int]
+    dtype: str
+
+
+@dataclass
+class DatasetItems:
+    """TensorPairDataset's items over two epochs of reads, with or without the spy transform."""
+    X: Tensor
+    y: Tensor
+    len: int  # len(dataset)
+    len_type: str
+    items: list[Pair | None]  # item i, as first read; None when it is not a pair
+    is_dataset: bool  # whether it subclasses Dataset
+    calls: list[TransformCall]
+    calls_at_init: int  # transform calls made while the dataset was built
+    reads: list[int]  # transform calls made by each read
+
+
+@dataclass
+class DatasetLoader:
+    batches: list[Pair | None]  # a plain DataLoader's batches (batch_size=3)
+
+
+@dataclass
+class DatasetAll:
+    plain: DatasetItems  # without a transform
+    spied: DatasetItems  # with the spy transform
+    loader: DatasetLoader
+
+
+@dataclass
+class StandardizerRun:
+    """fit on A, then standardize B, one row of B, and A."""
+    A: Tensor
+    B: Tensor
+    fit_returns_self: bool
+    fit_returned: str  # its type
+    A_unchanged: bool  # fit left A as it was
+    mean: Described  # the attributes fit stored (NoneType when missing)
+    std: Described
+    out_B: Described
+    out_row: Described
+    out_A: Described
+
+
+@dataclass
+class StandardizerAll:
+    normal: StandardizerRun
+    constant: StandardizerRun  # with a constant feature and tiny stds
+
+
+@dataclass
+class LoaderRun:
+    """One make_loaders call: per epoch, each batch's indices (None when it is not (inputs, targets))."""
+    train: list[list[list[int] | None]]
+    test: list[list[list[int] | None]]
+
+
+@dataclass
+class LoaderOrders:
+    pair: bool  # whether make_loaders returned a pair
+    type: str | None = None  # what it returned, when not a pair
+    runs: list[LoaderRun] | None = None  # two calls in a row, when it returned pairs
+
+
+@dataclass
+class LoadersAll:
+    seed0: LoaderOrders
+    disturbed: LoaderOrders  # seed=0, with the global generator used in between
+    seed1: LoaderOrders
+
+
+@dataclass
+class PadCall:
+    """pad_collate on one batch of (sequence, label) pairs."""
+    triple: bool  # whether it returned 3 things
+    type: str
+    len: int | None  # its length, when a tuple or list
+    parts: list[Described] | None  # (tokens, lengths, labels), when a triple
+    sequences: list[list[int]]  # the batch it was given
+    labels: list[int]
+
+
+@dataclass
+class PadLoader:
+    batches: list[list[Described] | None]  # as a DataLoader's collate_fn (batch_size=2); None when not a triple
+
+
+@dataclass
+class PadAll:
+    call: PadCall
+    loader: PadLoader
 
 
 def dataset_data():
@@ -13,20 +118,20 @@ def dataset_data():
     return X, y
 
 
-def _pair(item):
+def _pair(item) -> Pair | None:
     """An item as (x, y) descriptions, or None when it is not a pair."""
     if isinstance(item, (tuple, list)) and len(item) == 2:
-        return [describe(item[0]), describe(item[1])]
+        return (describe(item[0]), describe(item[1]))
     return None
 
 
-def dataset_items(mod, with_transform):
+def dataset_items(mod, with_transform) -> DatasetItems:
     """Items of TensorPairDataset, with a spy transform that records what it is given."""
     X, y = dataset_data()
     calls = []
 
     def transform(x):
-        calls.append({"shape": list(x.shape), "dtype": str(x.dtype)})
+        calls.append(TransformCall(shape=list(x.shape), dtype=str(x.dtype)))
         x = x.float()
         return (x - x.mean()) * 2 + 1  # per-sample: differs if applied to the whole X at once
 
@@ -41,19 +146,19 @@ def dataset_items(mod, with_transform):
             reads.append(len(calls) - before)
             if len(items) < len(X):
                 items.append(item)
-    return {"X": X, "y": y, "len": n, "len_type": type(n).__name__, "items": items,
-            "is_dataset": isinstance(ds, Dataset), "calls": calls, "calls_at_init": calls_at_init,
-            "reads": reads}
+    return DatasetItems(X=X, y=y, len=n, len_type=type(n).__name__, items=items,
+                        is_dataset=isinstance(ds, Dataset), calls=calls, calls_at_init=calls_at_init,
+                        reads=reads)
 
 
-def dataset_in_loader(mod):
+def dataset_in_loader(mod) -> DatasetLoader:
     """The dataset works with a plain DataLoader: batches stack X rows and y entries."""
     X, y = dataset_data()
     loader = DataLoader(mod.TensorPairDataset(X, y), batch_size=3)
     batches = []
     for batch in loader:
         batches.append(_pair(batch))
-    return {"batches": batches}
+    return DatasetLoader(batches=batches)
 
 
 def standardizer_data(constant):
@@ -72,7 +177,7 @@ def standardizer_data(constant):
     return A, B
 
 
-def standardizer_call(mod, constant=False):
+def standardizer_call(mod, constant=False) -> StandardizerRun:
     """fit on A (training data), then standardize A, B (other data) and one row of B."""
     A, B = standardizer_data(constant)
     A_before = A.clone()
@@ -81,11 +186,11 @@ def standardizer_call(mod, constant=False):
     out_B = s(B)
     out_row = s(B[0])
     out_A = s(A)
-    return {"A": A, "B": B, "fit_returns_self": returned is s,
-            "fit_returned": type(returned).__name__,
-            "A_unchanged": torch.equal(A, A_before),
-            "mean": describe(getattr(s, "mean", None)), "std": describe(getattr(s, "std", None)),
-            "out_B": describe(out_B), "out_row": describe(out_row), "out_A": describe(out_A)}
+    return StandardizerRun(A=A, B=B, fit_returns_self=returned is s,
+                           fit_returned=type(returned).__name__,
+                           A_unchanged=torch.equal(A, A_before),
+                           mean=describe(getattr(s, "mean", None)), std=describe(getattr(s, "std", None)),
+                           out_B=describe(out_B), out_row=describe(out_row), out_A=describe(out_A))
 
 
 class IndexDataset(Dataset):
@@ -101,7 +206,7 @@ class IndexDataset(Dataset):
         return torch.tensor([float(i)]), i
 
 
-def _indices(batch):
+def _indices(batch) -> list[int] | None:
     if isinstance(batch, (list, tuple)) and len(batch) == 2 and isinstance(batch[1], torch.Tensor):
         return [int(v) for v in batch[1].reshape(-1).tolist()]
     return None
@@ -117,7 +222,7 @@ def _make(mod, seed):
     return mod.make_loaders(train_ds, test_ds, BATCH, seed=seed)
 
 
-def loader_orders(mod, seed=0, disturb=False, epochs=2):
+def loader_orders(mod, seed=0, disturb=False, epochs=2) -> LoaderOrders:
     """Batches (as index lists) of two make_loaders calls in a row, `epochs` passes each.
 
     seed=None calls make_loaders without the seed argument. disturb=True reseeds and uses
@@ -127,7 +232,7 @@ def loader_orders(mod, seed=0, disturb=False, epochs=2):
     for _ in range(2):
         loaders = _make(mod, seed)
         if not (isinstance(loaders, (tuple, list)) and len(loaders) == 2):
-            return {"pair": False, "type": type(loaders).__name__}
+            return LoaderOrders(pair=False, type=type(loaders).__name__)
         train, test = loaders
         if disturb:
             torch.manual_seed(1234)
@@ -136,8 +241,8 @@ def loader_orders(mod, seed=0, disturb=False, epochs=2):
         if disturb:
             torch.rand(7)
         test_epochs = [[_indices(b) for b in test] for _ in range(epochs)]
-        runs.append({"train": train_epochs, "test": test_epochs})
-    return {"pair": True, "runs": runs}
+        runs.append(LoaderRun(train=train_epochs, test=test_epochs))
+    return LoaderOrders(pair=True, runs=runs)
 
 
 SEQUENCES = [[5, 3, 9], [7], [2, 4, 6, 8, 1], [1, 1]]
@@ -148,45 +253,45 @@ def _seq_batch():
     return [(torch.tensor(s, dtype=torch.long), lab) for s, lab in zip(SEQUENCES, LABELS)]
 
 
-def pad_collate_call(mod):
+def pad_collate_call(mod) -> PadCall:
     out = mod.pad_collate(_seq_batch())
     triple = isinstance(out, (tuple, list)) and len(out) == 3
-    return {"triple": triple, "type": type(out).__name__,
-            "len": len(out) if isinstance(out, (tuple, list)) else None,
-            "parts": [describe(v) for v in out] if triple else None,
-            "sequences": SEQUENCES, "labels": LABELS}
+    return PadCall(triple=triple, type=type(out).__name__,
+                   len=len(out) if isinstance(out, (tuple, list)) else None,
+                   parts=[describe(v) for v in out] if triple else None,
+                   sequences=SEQUENCES, labels=LABELS)
 
 
-def pad_collate_in_loader(mod):
+def pad_collate_in_loader(mod) -> PadLoader:
     """pad_collate as a DataLoader's collate_fn over the same pairs, batch_size=2."""
     loader = DataLoader(_seq_batch(), batch_size=2, collate_fn=mod.pad_collate)
     batches = []
     for out in loader:
         triple = isinstance(out, (tuple, list)) and len(out) == 3
         batches.append([describe(v) for v in out] if triple else None)
-    return {"batches": batches}
+    return PadLoader(batches=batches)
 
 
 # ------------------------------------------------------------------ grouped probes
 # One worker per group keeps the suite fast; each check reads its part.
 
 
-def dataset_all(mod):
-    return {"plain": dataset_items(mod, with_transform=False),
-            "spied": dataset_items(mod, with_transform=True),
-            "loader": dataset_in_loader(mod)}
+def dataset_all(mod) -> DatasetAll:
+    return DatasetAll(plain=dataset_items(mod, with_transform=False),
+                      spied=dataset_items(mod, with_transform=True),
+                      loader=dataset_in_loader(mod))
 
 
-def standardizer_all(mod):
-    return {"normal": standardizer_call(mod, constant=False),
-            "constant": standardizer_call(mod, constant=True)}
+def standardizer_all(mod) -> StandardizerAll:
+    return StandardizerAll(normal=standardizer_call(mod, constant=False),
+                           constant=standardizer_call(mod, constant=True))
 
 
-def loaders_all(mod):
+def loaders_all(mod) -> LoadersAll:
     """seed=0 twice in a row, seed=0 with the global generator disturbed, seed=1."""
-    return {"seed0": loader_orders(mod, seed=0), "disturbed": loader_orders(mod, seed=0, disturb=True),
-            "seed1": loader_orders(mod, seed=1)}
+    return LoadersAll(seed0=loader_orders(mod, seed=0), disturbed=loader_orders(mod, seed=0, disturb=True),
+                      seed1=loader_orders(mod, seed=1))
 
 
-def pad_all(mod):
-    return {"call": pad_collate_call(mod), "loader": pad_collate_in_loader(mod)}
+def pad_all(mod) -> PadAll:
+    return PadAll(call=pad_collate_call(mod), loader=pad_collate_in_loader(mod))

@@ -4,6 +4,7 @@ import torch
 
 from grader.checks import LOOSE, Mistake, Tolerance, check, close, expect, expect_close
 from grader.suites.trusted_side import tensor_of
+from grader.suites.worker_side import Described
 
 N_TRAIN, N_TEST, BATCH = 22, 13, 4
 # stds of order 1e-8, where any atol would swallow the value: relative only
@@ -24,11 +25,11 @@ def _pair_of(item, i):
     return item
 
 
-def _target_matches(desc, want) -> bool:
+def _target_matches(desc: Described, want) -> bool:
     """y[i] as a 0-dim tensor (or, leniently, the same Python int)."""
-    if desc.get("is_tensor"):
-        return desc["shape"] == [] and close(desc["values"], want) and desc["dtype"] == str(want.dtype)
-    return desc.get("type") == "int" and desc.get("value") == int(want)
+    if desc.is_tensor:
+        return desc.shape == [] and close(desc.values, want) and desc.dtype == str(want.dtype)
+    return desc.type == "int" and desc.value == int(want)
 
 
 # ---------------------------------------------------------------- api
@@ -38,21 +39,21 @@ def _target_matches(desc, want) -> bool:
 def test_api(student):
     """The four names exist with the README's signatures and return the right kinds of things"""
     student.expect_api()
-    got = student.run("dataset_all")["plain"]
-    expect(got["is_dataset"], "TensorPairDataset should subclass torch.utils.data.Dataset")
-    expect(got["len_type"] == "int", f"len(dataset) should be an int, got a {got['len_type']}")
-    _pair_of(got["items"][0], 0)
-    std = student.run("standardizer_all")["normal"]
-    expect(std["fit_returns_self"],
+    got = student.run("dataset_all").plain
+    expect(got.is_dataset, "TensorPairDataset should subclass torch.utils.data.Dataset")
+    expect(got.len_type == "int", f"len(dataset) should be an int, got a {got.len_type}")
+    _pair_of(got.items[0], 0)
+    std = student.run("standardizer_all").normal
+    expect(std.fit_returns_self,
            f"Standardizer.fit(X) should return the Standardizer itself (`return self`), "
-           f"it returned a {std['fit_returned']}")
-    tensor_of(std["out_B"], "Standardizer()(x)", shape=[9, 4])
-    loaders = student.run("loaders_all")["seed0"]
-    expect(loaders["pair"], f"make_loaders should return (train_loader, test_loader), "
-           f"got a {loaders.get('type')}")
-    pad = student.run("pad_all")["call"]
-    expect(pad["triple"], f"pad_collate should return a tuple (tokens, lengths, labels), got a "
-           f"{pad['type']}" + (f" of length {pad['len']}" if pad["len"] is not None else ""))
+           f"it returned a {std.fit_returned}")
+    tensor_of(std.out_B, "Standardizer()(x)", shape=[9, 4])
+    loaders = student.run("loaders_all").seed0
+    expect(loaders.pair, f"make_loaders should return (train_loader, test_loader), "
+           f"got a {loaders.type}")
+    pad = student.run("pad_all").call
+    expect(pad.triple, f"pad_collate should return a tuple (tokens, lengths, labels), got a "
+           f"{pad.type}" + (f" of length {pad.len}" if pad.len is not None else ""))
 
 
 # ---------------------------------------------------------------- dataset
@@ -62,27 +63,27 @@ def test_api(student):
 def test_dataset_items(student):
     """TensorPairDataset: len is N; item i is (transform(X[i]), y[i]), transform on X[i] only"""
     data = student.run("dataset_all")
-    plain = data["plain"]
-    X, y = plain["X"], plain["y"]
-    expect(plain["len"] == len(X), f"len(dataset) should be {len(X)} (the number of rows of X), "
-           f"got {plain['len']}")
-    for i, item in enumerate(plain["items"]):
+    plain = data.plain
+    X, y = plain.X, plain.y
+    expect(plain.len == len(X), f"len(dataset) should be {len(X)} (the number of rows of X), "
+           f"got {plain.len}")
+    for i, item in enumerate(plain.items):
         x_desc, y_desc = _pair_of(item, i)
         x = tensor_of(x_desc, f"x of dataset[{i}]", shape=list(X[i].shape), dtype=str(X.dtype))
         expect(torch.equal(x, X[i]), f"without a transform, dataset[{i}] should be (X[{i}], y[{i}])")
         expect(_target_matches(y_desc, y[i]), f"the target of dataset[{i}] should be y[{i}] as it is")
 
-    spied = data["spied"]
-    calls = spied["calls"]
-    if any(c["shape"] == [] or not c["dtype"].startswith("torch.float") for c in calls):
+    spied = data.spied
+    calls = spied.calls
+    if any(c.shape == [] or not c.dtype.startswith("torch.float") for c in calls):
         raise Mistake("the transform was applied to the target y[i] too: apply it to X[i] only")
-    if any(c["shape"] == list(X.shape) for c in calls):
+    if any(c.shape == list(X.shape) for c in calls):
         raise Mistake("the transform was called on the whole X at once (in __init__?): call it on "
                       "each X[i] in __getitem__, when the item is read")
-    reads, n = spied["reads"], len(X)
+    reads, n = spied.reads, len(X)
     if calls and any(r != 1 for r in reads):
-        if not any(reads) and spied["calls_at_init"]:
-            where = (f"the transform ran {spied['calls_at_init']} times in __init__ and never when an item "
+        if not any(reads) and spied.calls_at_init:
+            where = (f"the transform ran {spied.calls_at_init} times in __init__ and never when an item "
                      "is read")
         elif not any(reads[n:]):
             where = "the transformed items were kept after their first read and never transformed again"
@@ -90,7 +91,7 @@ def test_dataset_items(student):
             where = f"reading one item called the transform {max(reads)} times"
         raise Mistake(f"{where}: a random transform (augmentation) must give a fresh sample at every read, so "
                       "every epoch sees new ones; call transform(X[i]) in __getitem__, once per read")
-    for i, item in enumerate(spied["items"]):
+    for i, item in enumerate(spied.items):
         x_desc, y_desc = _pair_of(item, i)
         x = tensor_of(x_desc, f"x of dataset[{i}]", shape=list(X[i].shape), dtype=None)
         if close(x, X[i]):
@@ -100,7 +101,7 @@ def test_dataset_items(student):
         expect(_target_matches(y_desc, y[i]), f"the target of dataset[{i}] should be y[{i}], "
                "untouched by the transform")
 
-    batches = data["loader"]["batches"]
+    batches = data.loader.batches
     for b, batch in enumerate(batches):
         expect(batch is not None, "a DataLoader over your dataset did not give (inputs, targets) batches")
         xb = tensor_of(batch[0], "a batch of inputs", dtype=None)
@@ -119,12 +120,12 @@ def _standardize(x, mean, std):
 @check("values", points=2)
 def test_standardizer_train_stats(student, reference):
     """Standardizer: per-feature mean and population std from fit's data, reused on other data"""
-    got = student.run("standardizer_all")["normal"]
-    want = reference.run("standardizer_all")["normal"]
-    A, B = got["A"], got["B"]
-    expect(got["A_unchanged"], "fit changed the training data in place; leave X as it is")
-    out = tensor_of(got["out_B"], "the standardized data", shape=list(B.shape))
-    if not close(out, want["out_B"]["values"]):
+    got = student.run("standardizer_all").normal
+    want = reference.run("standardizer_all").normal
+    A, B = got.A, got.B
+    expect(got.A_unchanged, "fit changed the training data in place; leave X as it is")
+    out = tensor_of(got.out_B, "the standardized data", shape=list(B.shape))
+    if not close(out, want.out_B.values):
         candidates = [
             (_standardize(B, B.mean(0), B.std(0, unbiased=False)),
              "it standardizes with the statistics of the data it is called on: use the mean and std "
@@ -144,40 +145,40 @@ def test_standardizer_train_stats(student, reference):
         for values, message in candidates:
             if close(out, values):
                 raise Mistake(message)
-        expect_close(out, want["out_B"]["values"], "(x - mean) / std with fit's per-feature statistics "
+        expect_close(out, want.out_B.values, "(x - mean) / std with fit's per-feature statistics "
                      "differs from the expected values")
-    row = tensor_of(got["out_row"], "the standardized single row", shape=[B.shape[1]])
-    expect_close(row, want["out_row"]["values"],
+    row = tensor_of(got.out_row, "the standardized single row", shape=[B.shape[1]])
+    expect_close(row, want.out_row.values,
                  "standardizing one row (shape (features,)) should give the same numbers as that row "
                  "of a batch: (x - mean) / std broadcasts")
     for name in ("mean", "std"):
-        desc = got[name]
-        if not desc.get("is_tensor"):
+        desc = getattr(got, name)
+        if not desc.is_tensor:
             raise Mistake(f"fit should store the per-feature statistics as the attribute `{name}` "
                           f"(a tensor of shape (features,))")
         values = tensor_of(desc, f"Standardizer.{name}", shape=[A.shape[1]])
-        expect_close(values, want[name]["values"], f"Standardizer.{name} is not the per-feature "
+        expect_close(values, getattr(want, name).values, f"Standardizer.{name} is not the per-feature "
                      f"{name} of the training data" + (" (population std, unbiased=False)" if name == "std" else ""))
 
 
 @check("values")
 def test_standardizer_constant_feature(student, reference):
     """Standardizer: a constant feature (std 0) gives finite values; std is clamped below at 1e-8, not shifted"""
-    got = student.run("standardizer_all")["constant"]
-    want = reference.run("standardizer_all")["constant"]
-    A, B = got["A"], got["B"]
-    outs = {key: tensor_of(got[key], "the standardized data", shape=list(data.shape))
+    got = student.run("standardizer_all").constant
+    want = reference.run("standardizer_all").constant
+    A, B = got.A, got.B
+    outs = {key: tensor_of(getattr(got, key), "the standardized data", shape=list(data.shape))
             for key, data in (("out_A", A), ("out_B", B))}
     if not all(torch.isfinite(out).all() for out in outs.values()):
         raise Mistake("a constant feature (std 0) gave NaN or inf: clamp the std below at 1e-8 "
                       "(std.clamp_min(1e-8))")
-    desc = got["std"]
-    expect(desc.get("is_tensor"), "fit should store the per-feature std as the attribute `std`")
+    desc = got.std
+    expect(desc.is_tensor, "fit should store the per-feature std as the attribute `std`")
     std = tensor_of(desc, "Standardizer.std", shape=[A.shape[1]])
     expect(close(std[2], torch.tensor(1e-8), tol=RELATIVE),
            f"the std of a constant feature should be clamped to 1e-8, got {std[2].item():.3g}")
     for key, out in outs.items():
-        expect_close(out[:, 2], want[key]["values"][:, 2],
+        expect_close(out[:, 2], getattr(want, key).values[:, 2],
                      "the constant feature should standardize to (x - mean) / 1e-8 (0 on the training "
                      "data) with the statistics stored by fit", tol=LOOSE)
     # tiny but nonzero std (about 3e-8, above the floor, and 4e-9, below it); biased or not is the
@@ -213,8 +214,8 @@ def test_standardizer_constant_feature(student, reference):
 
 def _epochs(got, which, run=0):
     """The index order of every epoch of a loader: a list of lists of batches."""
-    expect(got["pair"], f"make_loaders should return (train_loader, test_loader), got a {got.get('type')}")
-    epochs = got["runs"][run][which]
+    expect(got.pair, f"make_loaders should return (train_loader, test_loader), got a {got.type}")
+    epochs = getattr(got.runs[run], which)
     for epoch in epochs:
         for batch in epoch:
             expect(batch is not None, f"the {which} loader's batches should be (inputs, targets) as the "
@@ -230,7 +231,7 @@ def _flat(epoch):
 def test_train_loader_seeded(student):
     """The training loader shuffles with its own generator seeded by `seed`"""
     runs = student.run("loaders_all")
-    base = runs["seed0"]
+    base = runs.seed0
     first = [_flat(e) for e in _epochs(base, "train", 0)]
     second = [_flat(e) for e in _epochs(base, "train", 1)]
     expect(first[0] != sorted(first[0]) or first[1] != sorted(first[1]),
@@ -238,12 +239,12 @@ def test_train_loader_seeded(student):
     expect(first == second,
            "two make_loaders calls with the same seed gave different training orders: create a "
            "torch.Generator, seed it with `seed` (manual_seed) and pass it to the DataLoader (generator=...)")
-    disturbed = runs["disturbed"]
+    disturbed = runs.disturbed
     expect([_flat(e) for e in _epochs(disturbed, "train")] == first,
            "the training order depends on the global random state (other code drawing random numbers "
            "changes it): instead of torch.manual_seed, give the DataLoader its own "
            "torch.Generator().manual_seed(seed)")
-    other = runs["seed1"]
+    other = runs.seed1
     expect([_flat(e) for e in _epochs(other, "train")] != first,
            "seed=1 gave the same training order as seed=0: the seed argument is ignored; seed the "
            "generator with it")
@@ -255,7 +256,7 @@ def test_train_loader_seeded(student):
 @check("values")
 def test_train_loader_reshuffles(student):
     """The training loader draws a new order every epoch"""
-    got = student.run("loaders_all")["seed0"]
+    got = student.run("loaders_all").seed0
     first, second = (_flat(e) for e in _epochs(got, "train"))
     expect(first != second,
            "the training loader gives the same order every epoch: let the DataLoader shuffle "
@@ -265,7 +266,7 @@ def test_train_loader_reshuffles(student):
 @check("values")
 def test_test_loader_order(student):
     """The test loader keeps the dataset's order"""
-    got = student.run("loaders_all")["seed0"]
+    got = student.run("loaders_all").seed0
     for epoch in _epochs(got, "test"):
         order = _flat(epoch)
         expect(order == list(range(len(order))),
@@ -275,7 +276,7 @@ def test_test_loader_order(student):
 @check("values")
 def test_loaders_keep_last_batch(student):
     """Both loaders give batches of batch_size, every sample once per epoch, the last partial batch kept"""
-    got = student.run("loaders_all")["seed0"]
+    got = student.run("loaders_all").seed0
     for which, n in (("train", N_TRAIN), ("test", N_TEST)):
         for epoch in _epochs(got, which):
             sizes = [len(b) for b in epoch]
@@ -301,17 +302,17 @@ def _pad_expected(sequences):
 
 
 def _parts(got):
-    expect(got["triple"], "pad_collate should return a tuple (tokens, lengths, labels)")
-    return got["parts"]
+    expect(got.triple, "pad_collate should return a tuple (tokens, lengths, labels)")
+    return got.parts
 
 
 @check("values", points=2)
 def test_pad_collate_values(student):
     """pad_collate pads with 0 at the end, keeps the batch order, gives each sequence's length"""
     both = student.run("pad_all")
-    got = both["call"]
+    got = both.call
     tokens_d, lengths_d, labels_d = _parts(got)
-    seqs, labels = got["sequences"], got["labels"]
+    seqs, labels = got.sequences, got.labels
     B, T = len(seqs), max(len(s) for s in seqs)
     want = _pad_expected(seqs)
     tokens = tensor_of(tokens_d, "tokens", dtype=None)
@@ -341,7 +342,7 @@ def test_pad_collate_values(student):
     expect_close(tensor_of(labels_d, "labels", shape=[B], dtype=None), torch.tensor(labels),
                  "labels should be the batch's labels, in batch order")
 
-    for b, batch in enumerate(both["loader"]["batches"]):
+    for b, batch in enumerate(both.loader.batches):
         expect(batch is not None, "as a DataLoader's collate_fn, pad_collate did not return (tokens, lengths, labels)")
         part = seqs[2 * b: 2 * b + 2]
         tok = tensor_of(batch[0], "tokens", dtype=None)
@@ -354,10 +355,10 @@ def test_pad_collate_values(student):
 @check("api")
 def test_pad_collate_types(student):
     """pad_collate returns long tensors: tokens (B, T_max), lengths (B,), labels (B,)"""
-    got = student.run("pad_all")["call"]
+    got = student.run("pad_all").call
     parts = _parts(got)
-    B, T = len(got["sequences"]), max(len(s) for s in got["sequences"])
+    B, T = len(got.sequences), max(len(s) for s in got.sequences)
     for desc, name, shape in zip(parts, ("tokens", "lengths", "labels"), ([B, T], [B], [B])):
         tensor_of(desc, name, shape=shape, dtype=None)
-        expect(desc["dtype"] == "torch.int64",
-               f"{name} should be a LongTensor (torch.long), got {desc['dtype']}")
+        expect(desc.dtype == "torch.int64",
+               f"{name} should be a LongTensor (torch.long), got {desc.dtype}")
