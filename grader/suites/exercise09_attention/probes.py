@@ -1,10 +1,12 @@
 """Probes for exercise09 (run in the worker on the submission; return plain data)."""
 
+from dataclasses import dataclass
+
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 from grader.suites.worker_side import cuda_available  # noqa: F401  (a probe)
-from grader.suites.worker_side import describe, run_on, warm_meta_values
+from grader.suites.worker_side import Described, DeviceRun, describe, run_on, warm_meta_values
 
 # float64 finite differences of step eps against autograd (rtol is gradcheck's default; probes do not import checks)
 GRADCHECK = {"eps": 1e-6, "atol": 1e-5, "rtol": 1e-3}
@@ -13,6 +15,33 @@ GRADCHECK = {"eps": 1e-6, "atol": 1e-5, "rtol": 1e-3}
 def warm():
     """Called once in the zygote."""
     warm_meta_values()
+
+
+# ---- what the probes return ----
+
+@dataclass
+class SdpaCall:
+    """scaled_dot_product_attention on one case of `sdpa_inputs`."""
+    q: Tensor  # the inputs as given (before any in-place change)
+    k: Tensor
+    v: Tensor
+    mask: Tensor | None
+    result_type: str
+    inputs_kept: bool  # q, k, v and the mask unchanged afterwards
+    result_len: int | None  # a tuple's or list's length, when not a pair
+    out: Described | None  # None unless it returned a pair (out, weights)
+    weights: Described | None
+    up_out: Tensor | None  # with grad: the upstream gradients of out and weights
+    up_w: Tensor | None
+    grads: list[Tensor | None] | None  # with grad: q's, k's and v's
+
+
+@dataclass
+class MhsaCall:
+    """MultiHeadSelfAttention with the suite's weights on `mhsa_inputs`."""
+    structure: str  # what is wrong with its qkv and out layers ("" when nothing)
+    out: Described | None  # None when the structure is wrong
+    grads: dict[str, Tensor | None] | None  # with grad: of x and of each qkv/out parameter
 
 
 def sdpa_inputs(case):
@@ -47,7 +76,7 @@ def sdpa_inputs(case):
     return q, k, v, mask
 
 
-def sdpa_call(mod, case, grad=False):
+def sdpa_call(mod, case, grad=False) -> SdpaCall:
     q, k, v, mask = sdpa_inputs(case)
     kept = [t.clone() for t in (q, k, v)]
     mask_kept = None if mask is None else mask.clone()
@@ -56,27 +85,27 @@ def sdpa_call(mod, case, grad=False):
             t.requires_grad_(True)
     result = mod.scaled_dot_product_attention(q, k, v, mask) if mask is not None \
         else mod.scaled_dot_product_attention(q, k, v)
-    info = {"q": kept[0], "k": kept[1], "v": kept[2], "mask": mask_kept,
-            "result_type": type(result).__name__,
-            "inputs_kept": all(torch.equal(a.detach(), b) for a, b in zip((q, k, v), kept))
-            and (mask is None or torch.equal(mask, mask_kept))}
+    info = SdpaCall(q=kept[0], k=kept[1], v=kept[2], mask=mask_kept, result_type=type(result).__name__,
+                    inputs_kept=all(torch.equal(a.detach(), b) for a, b in zip((q, k, v), kept))
+                    and (mask is None or torch.equal(mask, mask_kept)),
+                    result_len=None, out=None, weights=None, up_out=None, up_w=None, grads=None)
     if not isinstance(result, (tuple, list)) or len(result) != 2:
-        info["result_len"] = len(result) if isinstance(result, (tuple, list)) else None
+        info.result_len = len(result) if isinstance(result, (tuple, list)) else None
         return info
     out, weights = result
-    info["out"], info["weights"] = describe(out), describe(weights)
+    info.out, info.weights = describe(out), describe(weights)
     if grad:
         g = torch.Generator().manual_seed(99)
         up_out = torch.randn(out.shape, generator=g)
         up_w = torch.randn(weights.shape, generator=g)
         ((out * up_out).sum() + (weights * up_w).sum()).backward()
-        info["up_out"], info["up_w"] = up_out, up_w
-        info["grads"] = [None if t.grad is None else t.grad.clone() for t in (q, k, v)]
+        info.up_out, info.up_w = up_out, up_w
+        info.grads = [None if t.grad is None else t.grad.clone() for t in (q, k, v)]
     return info
 
 
-def sdpa_gradcheck(mod):
-    """torch.autograd.gradcheck in float64 on a small masked case (one fully masked row)."""
+def sdpa_gradcheck(mod) -> bool:
+    """Whether torch.autograd.gradcheck passes in float64 on a small masked case (one fully masked row)."""
     g = torch.Generator().manual_seed(5)
     q = torch.randn(2, 3, 4, dtype=torch.float64, generator=g, requires_grad=True)
     k = torch.randn(2, 5, 4, dtype=torch.float64, generator=g, requires_grad=True)
@@ -90,7 +119,7 @@ def sdpa_gradcheck(mod):
         return out, weights
 
     ok = torch.autograd.gradcheck(fn, (q, k, v), **GRADCHECK, raise_exception=False)
-    return {"ok": bool(ok)}
+    return bool(ok)
 
 
 # ----------------------------------------------------------------- MultiHeadSelfAttention
@@ -121,13 +150,13 @@ def _structure_problem(model, d_model):
     return ""
 
 
-def mhsa_call(mod, d_model, n_heads, lengths, T, masked, grad=False, seed=0):
+def mhsa_call(mod, d_model, n_heads, lengths, T, masked, grad=False, seed=0) -> MhsaCall:
     x, (w_qkv, b_qkv, w_out, b_out), pad, upstream = mhsa_inputs(d_model, n_heads, lengths, T, seed)
     torch.manual_seed(0)
     model = mod.MultiHeadSelfAttention(d_model, n_heads)
     problem = _structure_problem(model, d_model)
     if problem:
-        return {"structure": problem}
+        return MhsaCall(structure=problem, out=None, grads=None)
     with torch.no_grad():
         model.qkv.weight.copy_(w_qkv)
         model.qkv.bias.copy_(b_qkv)
@@ -135,19 +164,19 @@ def mhsa_call(mod, d_model, n_heads, lengths, T, masked, grad=False, seed=0):
         model.out.bias.copy_(b_out)
     x_in = x.clone().requires_grad_(grad)
     out = model(x_in, pad.clone()) if masked else model(x_in)
-    info = {"structure": "", "out": describe(out)}
+    info = MhsaCall(structure="", out=describe(out), grads=None)
     if grad:
         (out * upstream).sum().backward()
-        info["grads"] = {
+        grads = {
             "x": x_in.grad,
             **{f"{m}.{p}": getattr(getattr(model, m), p).grad
                for m in ("qkv", "out") for p in ("weight", "bias")},
         }
-        info["grads"] = {n: None if t is None else t.clone() for n, t in info["grads"].items()}
+        info.grads = {n: None if t is None else t.clone() for n, t in grads.items()}
     return info
 
 
-def device_runs(mod, device):
+def device_runs(mod, device) -> dict[str, DeviceRun]:
     """scaled_dot_product_attention (no mask, a mask with fully masked rows) and MultiHeadSelfAttention
     moved to `device` (no pad_mask, a pad_mask; forward and backward), with inputs there; an error is
     data (on meta, values read are ones)."""

@@ -54,14 +54,14 @@ SDPA_MISTAKES = [
 
 def _sdpa_result(student, case, grad=False):
     got = student.run("sdpa_call", case=case, grad=grad)
-    if "out" not in got:
+    if got.out is None:
         raise Mistake(f"scaled_dot_product_attention should return a pair (out, weights), got a "
-                      f"{got['result_type']}" + (f" of length {got['result_len']}" if got.get("result_len") else ""))
+                      f"{got.result_type}" + (f" of length {got.result_len}" if got.result_len else ""))
     q, k, v, mask = sdpa_inputs(case)
     shape_w = [*q.shape[:-1], k.shape[-2]]
     shape_o = [*q.shape[:-1], v.shape[-1]]
-    weights = tensor_of(got["weights"], f"the weights ({case} case)", shape=shape_w)
-    out = tensor_of(got["out"], f"the output ({case} case)", shape=shape_o)
+    weights = tensor_of(got.weights, f"the weights ({case} case)", shape=shape_w)
+    out = tensor_of(got.out, f"the output ({case} case)", shape=shape_o)
     return got, (q, k, v, mask), out, weights
 
 
@@ -89,7 +89,7 @@ def _expect_sdpa(student, case):
                    f"each query's weights must sum to 1 over its allowed keys ({case} case)")
         expect_close(weights, want_w.float(), f"the attention weights are wrong ({case} case)")
         expect_close(out, want_out.float(), f"out should be weights @ v ({case} case)")
-    expect(got["inputs_kept"], "scaled_dot_product_attention changed q, k, v or the mask in place "
+    expect(got.inputs_kept, "scaled_dot_product_attention changed q, k, v or the mask in place "
            "(e.g. q /= ...): use out-of-place operations")
 
 
@@ -99,8 +99,8 @@ def test_api(student):
     student.expect_api()
     _sdpa_result(student, "plain")
     got = student.run("mhsa_call", d_model=8, n_heads=2, lengths=[5, 5], T=5, masked=False)
-    expect(not got["structure"], got["structure"])
-    tensor_of(got["out"], "MultiHeadSelfAttention's output", shape=[2, 5, 8])
+    expect(not got.structure, got.structure)
+    tensor_of(got.out, "MultiHeadSelfAttention's output", shape=[2, 5, 8])
 
 
 @check("values", points=2)
@@ -155,15 +155,15 @@ def test_sdpa_gradients(student):
     """Gradients w.r.t. q, k and v are right and finite (also with fully masked rows); gradcheck passes in float64"""
     for case in ("full", "fully_masked"):
         got = student.run("sdpa_call", case=case, grad=True)
-        if "out" not in got:
+        if got.out is None:
             raise Mistake("scaled_dot_product_attention should return a pair (out, weights)")
-        want = _sdpa_grads(case, got["up_out"], got["up_w"])
-        for name, g, w in zip("qkv", got["grads"], want):
+        want = _sdpa_grads(case, got.up_out, got.up_w)
+        for name, g, w in zip("qkv", got.grads, want):
             expect(g is not None, f"no gradient reached {name} ({case} case): is the result detached?")
             expect(torch.isfinite(g).all(), f"the gradient w.r.t. {name} has NaN or inf ({case} case): "
                    "a fully masked row must not produce NaN anywhere, not even in the backward pass")
             expect_close(g, w.float(), f"the gradient w.r.t. {name} is wrong ({case} case)")
-    expect(student.run("sdpa_gradcheck")["ok"], "torch.autograd.gradcheck fails on your function (float64, "
+    expect(student.run("sdpa_gradcheck"), "torch.autograd.gradcheck fails on your function (float64, "
            "masked, one fully masked row)")
 
 
@@ -254,8 +254,8 @@ def _diagnose_mha(out, d_model, n_heads, lengths, T, masked):
 def _mhsa_out(student, d_model, n_heads, lengths, T, masked, grad=False):
     got = student.run("mhsa_call", d_model=d_model, n_heads=n_heads, lengths=lengths, T=T, masked=masked,
                       grad=grad)
-    expect(not got["structure"], got["structure"])
-    out = tensor_of(got["out"], "MultiHeadSelfAttention's output", shape=[len(lengths), T, d_model])
+    expect(not got.structure, got.structure)
+    out = tensor_of(got.out, "MultiHeadSelfAttention's output", shape=[len(lengths), T, d_model])
     return got, out
 
 
@@ -306,7 +306,7 @@ def test_mhsa_gradients(student):
         got, _ = _mhsa_out(student, d_model, n_heads, lengths, T, masked=True, grad=True)
         _, want = _torch_mha(d_model, n_heads, lengths, T, masked=True)
         for name, w in want.items():
-            g = got["grads"][name]
+            g = got.grads[name]
             expect(g is not None, f"no gradient reached {name} (is something detached?)")
             expect(torch.isfinite(g).all(), f"the gradient w.r.t. {name} has NaN or inf")
             expect_close(g, w.float(), f"the gradient w.r.t. {name} differs from nn.MultiheadAttention's "
