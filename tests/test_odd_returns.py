@@ -1,0 +1,46 @@
+"""A submission whose functions return the wrong kind of thing (None: a forgotten return; a
+string) loses points with messages, never a grader fault: the probes' declared result types
+(typed.py) must leave room for whatever a student's code hands back."""
+
+import pytest
+
+from grader import catalog
+from grader.grading import grade
+from tests.harness import FAST_LIMITS
+
+BUILTIN = [ex for ex in catalog.exercises() if ex.course.builtin]
+
+WRAP = '''
+
+import functools as _functools
+
+
+def _returning_odd(function):
+    @_functools.wraps(function)
+    def odd(*args, **kwargs):
+        function(*args, **kwargs)
+        return {odd!r}
+    return odd
+
+
+for _name in {functions!r}:
+    globals()[_name] = _returning_odd(globals()[_name])
+for _name in {classes!r}:
+    for _method, _value in list(vars(globals()[_name]).items()):
+        if callable(_value) and (not _method.startswith("_") or _method == "__getitem__"):
+            setattr(globals()[_name], _method, _returning_odd(_value))
+'''
+
+
+@pytest.mark.parametrize("odd", [None, "odd"], ids=["None", "str"])
+@pytest.mark.parametrize("exercise", BUILTIN, ids=lambda e: e.id)
+def test_odd_returns_are_the_students_mistake(exercise, odd, tmp_path, zygote):
+    functions = [e.name for e in exercise.api if e.kind == "function"]
+    classes = [e.name for e in exercise.api if e.kind == "class"]
+    submission = tmp_path / exercise.filename
+    submission.write_text(exercise.solution_path.read_text()
+                          + WRAP.format(odd=odd, functions=functions, classes=classes))
+    card = grade(exercise, submission, zygote=zygote, limits=FAST_LIMITS)
+    faults = [f"{c.id}: {c.message}" for c in card.checks if c.status == "grader-error"]
+    assert not card.grader_error, "\n".join(faults) or card.grader_fault
+    assert card.score < card.max_score
