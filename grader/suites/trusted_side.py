@@ -44,12 +44,9 @@ def diagnose_steps(who: str, unit: str, steps, true, grads_after=None, hint: str
     def empty(grads):
         return all(g is None or not bool(g.any()) for g in grads)
 
-    counts = [len(s) for s in steps]
-    if sum(counts) == 0:
-        return f"{who} never called optimizer.step(): update the parameters with the optimizer you were given"
-    if any(c != 1 for c in counts):
-        bad = next(c for c in counts if c != 1)
-        return f"{who} called optimizer.step() {bad} times for one {unit}; call it exactly once per {unit}"
+    problem = step_count_problem(who, steps, unit=unit)
+    if problem:
+        return problem
     seen = [s[0] for s in steps]
     if all(empty(g) for g in seen):
         if grads_after is None:
@@ -76,6 +73,33 @@ def diagnose_steps(who: str, unit: str, steps, true, grads_after=None, hint: str
     if all(same(g, t) for g, t in zip(seen, true)):
         return None
     return f"the gradients at optimizer.step() are not those of this {unit}'s loss" + (f": {hint}" if hint else "")
+
+
+def step_count_problem(who: str, steps, optimizer: str = "optimizer", moved: str = "the parameters",
+                       unit: str | None = None) -> str | None:
+    """What is wrong with how often `who` called `optimizer`.step() (steps[i]: the steps of its call
+    i, once per `unit` if given), or None when it stepped exactly once each time."""
+    counts = [len(s) for s in steps]
+    if sum(counts) == 0:
+        return f"{who} never called {optimizer}.step(): update {moved} with the optimizer you were given"
+    bad = next((c for c in counts if c != 1), None)
+    if bad is None:
+        return None
+    if unit:
+        return f"{who} called {optimizer}.step() {bad} times for one {unit}; call it exactly once per {unit}"
+    return f"{who} called {optimizer}.step() {bad} times in one call; call it exactly once"
+
+
+def loss_after_step(who: str, value: float, after: float, expected: float,
+                    step: str = "the optimizer step") -> str | None:
+    """The mistake of returning the loss computed after `step` (`after`: the loss at the parameters
+    the step left) rather than the `expected` one the step was made from, or None."""
+    def near(a, b):
+        return abs(a - b) <= 1e-4 * max(1.0, abs(b))
+
+    if near(value, after) and not near(after, expected):
+        return f"{who} returned the loss after {step}; return the loss the step was made from"
+    return None
 
 
 def graph_mistake(facts, who: str, returned_graph=None) -> str | None:

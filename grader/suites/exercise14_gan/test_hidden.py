@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 
 from grader.checks import FLOAT32_SMALL, Mistake, check, close, expect
-from grader.suites.trusted_side import check_devices, mixed_devices
+from grader.suites.trusted_side import check_devices, loss_after_step, mixed_devices, step_count_problem
 from grader.suites.worker_side import Described
 from grader.suites.exercise14_gan.probes import (D_JUNK, G_JUNK, UNEVEN, batches, junk, make_D,
                                                  make_G)
@@ -151,19 +151,9 @@ def _value(desc: Described, who: str) -> float:
     return float(desc.value)
 
 
-def _count_problem(steps, who, opt):
-    counts = [len(s) for s in steps]
-    if sum(counts) == 0:
-        return f"{who} never called {opt}.step(): update the network with the optimizer you were given"
-    if any(c != 1 for c in counts):
-        bad = next(c for c in counts if c != 1)
-        return f"{who} called {opt}.step() {bad} times in one call; call it exactly once"
-    return None
-
-
 def _diagnose_discriminator(calls):
     """Name what went wrong in the gradients at opt_D.step(), or None if they are right."""
-    message = _count_problem([c.steps for c in calls], "discriminator_step", "opt_D")
+    message = step_count_problem("discriminator_step", [c.steps for c in calls], "opt_D", "the network")
     if message:
         return message
     real_z = batches()
@@ -197,7 +187,7 @@ def _diagnose_discriminator(calls):
 
 def _diagnose_generator(calls):
     """Name what went wrong in the gradients at opt_G.step(), or None if they are right."""
-    message = _count_problem([c.steps for c in calls], "generator_step", "opt_G")
+    message = step_count_problem("generator_step", [c.steps for c in calls], "opt_G", "the network")
     if message:
         return message
     zs = [z for _, z in batches(seed=1)]
@@ -307,9 +297,8 @@ def test_discriminator_loss(student):
             if _near(value, _combine(terms, weights)[0]):
                 raise Mistake(f"discriminator_step {what}")
         after = _combine(_d_terms(call.D_after, real, z)[0], D_CORRECT)[0]
-        if _near(value, after) and not _near(after, expected):
-            raise Mistake("discriminator_step returned the loss after the opt_D step; return the loss the step "
-                          "was made from")
+        message = loss_after_step("discriminator_step", value, after, expected, "the opt_D step")
+        expect(message is None, message)
         raise Mistake(f"discriminator_step returned {value:.5f}, but loss_fn(D(real), ones) + "
                       f"loss_fn(D(fake), zeros) is {expected:.5f}")
 
@@ -358,9 +347,8 @@ def test_generator_loss(student):
             if _near(value, _combine(terms, weights)[0]):
                 raise Mistake(f"generator_step {what}")
         after = _g_terms(call.G_after, z)[1][0]
-        if _near(value, after) and not _near(after, expected):
-            raise Mistake("generator_step returned the loss after the opt_G step; return the loss the step was "
-                          "made from")
+        message = loss_after_step("generator_step", value, after, expected, "the opt_G step")
+        expect(message is None, message)
         raise Mistake(f"generator_step returned {value:.5f}, but loss_fn(D(G(z)), ones) is {expected:.5f}")
 
 

@@ -13,7 +13,7 @@ import math
 import torch
 
 from grader.checks import FLOAT32_SMALL, ROUNDING, SAME_OPS, Mistake, check, close, expect
-from grader.suites.trusted_side import expect_device_runs, tensor_of, value_of
+from grader.suites.trusted_side import expect_device_runs, loss_after_step, tensor_of, value_of
 from grader.suites.exercise15_autoencoder.probes import (
     CONFIGS, CORRUPT_STD, LEARN_STEPS, NOISE_STD, Call, DenoiseCall, corrupt_input, denoise_batch, spy_reconstruct)
 
@@ -350,9 +350,8 @@ def test_denoising_loss(student):
         if _near(value, true * x.numel()):
             raise Mistake("the loss is the sum of the squared errors; MSE is their mean (F.mse_loss, nn.MSELoss())")
         after, _ = _loss_and_grads(call.params_after, noisy, x)
-        if _near(value, after) and not _near(after, true):
-            raise Mistake("denoising_step returned the loss after the optimizer step; return the loss the step "
-                          "was made from")
+        message = loss_after_step("denoising_step", value, after, true)
+        expect(message is None, message)
         raise Mistake(f"denoising_step returned {value:.5f}, but the MSE between the model's output on the "
                       f"corrupted input and the clean x is {true:.5f}")
 
