@@ -14,6 +14,7 @@ from grader.errors import BadInput
 from grader.files import write_atomic
 from grader.render import RENDERERS, classroom, classroom50
 from grader.scorecard import Scorecard, Status
+from grader.detection import detect
 from grader.submission import locate
 from grader.worker import sandbox
 from grader.worker.limits import Limits
@@ -132,7 +133,7 @@ def exercise_cmd(exercise_id, path, fmt, out, release_body, fail_under, classroo
     if not path.exists():
         raise BadInput(f"no such file or folder: {path}")
     if path.is_dir() and not locate(ex, path).exists():  # e.g. a Gradescope upload named hw1.py
-        path = batch.detect(path, [ex]).get(ex.id, path)
+        path = detect(path, [ex]).get(ex.id, path)
     if watch:
         if fmt != "terminal" or out or release_body or classroom_output or fail_under is not None:
             raise BadInput("--watch prints terminal scorecards only; drop --format, --out, "

@@ -46,21 +46,29 @@ def _cell_code(source: str) -> str:
                      for line in source.splitlines())
 
 
-def extract_lines(path: Path, exercise: Exercise) -> tuple[str, list]:
-    """The module source a notebook defines and, for each of its lines, the cell and the
-    line in that cell it came from (`["In [5]", 2]`, or None for a line added between
-    cells); `NotebookError` if it cannot be read."""
+def code_cells(path: Path) -> list[tuple[str, str]]:
+    """(label, code) of each code cell of the notebook at `path`: the label as messages name the
+    cell (`In [5]`, else `code cell 3`), the code without magic and shell lines;
+    `NotebookError` if it cannot be read."""
     try:
         nb = nbformat.read(str(path), as_version=4)
     except Exception as exc:  # nbformat raises many types for junk input
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise NotebookError(f"{path.name} is not a readable Jupyter notebook ({reason[:120]})") from None
-    parts, where = [], []
-    code_cells = [cell for cell in nb.cells if cell.get("cell_type") == "code"]
-    for number, cell in enumerate(code_cells, start=1):
-        code = _cell_code(cell.get("source", ""))
+    cells = []
+    for number, cell in enumerate((c for c in nb.cells if c.get("cell_type") == "code"), start=1):
         count = cell.get("execution_count")
-        label = f"In [{count}]" if isinstance(count, int) else f"code cell {number}"
+        cells.append((f"In [{count}]" if isinstance(count, int) else f"code cell {number}",
+                      _cell_code(cell.get("source", ""))))
+    return cells
+
+
+def extract_lines(path: Path, exercise: Exercise) -> tuple[str, list]:
+    """The module source a notebook defines and, for each of its lines, the cell and the
+    line in that cell it came from (`["In [5]", 2]`, or None for a line added between
+    cells); `NotebookError` if it cannot be read."""
+    parts, where = [], []
+    for label, code in code_cells(path):
         try:
             tree = ast.parse(code)
         except SyntaxError as exc:

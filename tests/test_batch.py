@@ -17,7 +17,9 @@ from click.testing import CliRunner
 
 from grader import batch, catalog
 from grader.cli import main
+from grader.detection import detect
 from grader.render import gradebook as gradebook_module
+from grader.render import histogram
 from grader.scorecard import CheckResult, Scorecard
 from grader.worker.limits import Limits
 
@@ -348,7 +350,7 @@ def test_histogram_uses_the_summary_bins(full_run):
     pytest.importorskip("matplotlib")
     assert (full_run[0] / "histogram.png").stat().st_size > 1000
     summary = json.loads((full_run[0] / "summary.json").read_text())
-    ax = batch.histogram_figure(summary).axes[0]
+    ax = histogram.figure(summary).axes[0]
     assert [t.get_text() for t in ax.get_xticklabels()] == gradebook_module.BINS
     assert [p.get_height() for p in ax.patches] == list(summary["total"]["distribution"].values())
     assert all(t == int(t) for t in ax.get_yticks())
@@ -433,10 +435,27 @@ def test_detection_by_name_and_content(tmp_path):
                                              "def gradient(f, x):  # 1 of 3 names: not enough\n"
                                              "    pass\n")
     deep = tmp_path / "a" / "deep" / "er" / EX.filename
-    assert batch.detect(tmp_path / "a", [EX]) == {EX.id: deep}
-    assert batch.detect(tmp_path / "b", [EX]) == {EX.id: tmp_path / "b" / "hw.py"}
-    assert batch.detect(tmp_path / "c", [EX]) == {}
-    assert batch.detect(tmp_path / "b" / "hw.py", [EX]) == {EX.id: tmp_path / "b" / "hw.py"}
+    assert detect(tmp_path / "a", [EX]) == {EX.id: deep}
+    assert detect(tmp_path / "b", [EX]) == {EX.id: tmp_path / "b" / "hw.py"}
+    assert detect(tmp_path / "c", [EX]) == {}
+    assert detect(tmp_path / "b" / "hw.py", [EX]) == {EX.id: tmp_path / "b" / "hw.py"}
+
+
+def test_detection_reads_a_notebook_by_its_code_cells(tmp_path):
+    """A notebook under another name is claimed by the API its code cells define, magic lines
+    and a broken cell notwithstanding; a file that is not a notebook is passed over."""
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("def fit_line(x, y): the markdown does not count"),
+        nbformat.v4.new_code_cell("%matplotlib inline\ndef fit_line(x, y, lr=0.1, steps=100):\n    pass"),
+        nbformat.v4.new_code_cell("def broken(:"),
+        nbformat.v4.new_code_cell("!pip list\ndef gradient(f, x):\n    pass")])
+    (tmp_path / "d").mkdir()
+    nbformat.write(nb, tmp_path / "d" / "homework.ipynb")
+    (tmp_path / "d" / "junk.ipynb").write_text("def fit_line(x, y): not json")
+    assert detect(tmp_path / "d", [EX]) == {EX.id: tmp_path / "d" / "homework.ipynb"}
+    nb.cells = nb.cells[:1]
+    nbformat.write(nb, tmp_path / "d" / "homework.ipynb")
+    assert detect(tmp_path / "d", [EX]) == {}
 
 
 def test_unpack_zip_refuses_escaping_paths(tmp_path):

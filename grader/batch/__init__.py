@@ -23,16 +23,15 @@ Which planned tasks finished is never recorded: a scorecard on disk is a finishe
 """
 
 
-from grader.batch.discover import BatchError, Student, detect, discover, unpack_zip
+from grader.batch.discover import BatchError, Student, discover, unpack_zip
 from grader.batch.plan import Plan, Task, parse_shard, plan, read_plan, reference_fingerprint, shard_of
 from grader.batch.pool import grade_task, grade_tasks, problem_card
-from grader.batch.results import (MergeRefused, histogram_figure, load_cards, merge, write_card,
-                                  write_report, write_reports)
+from grader.batch.results import MergeRefused, load_cards, merge, write_card, write_report, write_reports
 from grader.batch.run import BatchResult, run_batch, usable_cpus
 from grader.render.progress import PlainProgress, RichProgress, make_progress
 
 __all__ = ["BatchError", "BatchResult", "MergeRefused", "PlainProgress", "Plan", "RichProgress",
-           "Student", "Task", "detect", "discover", "grade_task", "grade_tasks", "histogram_figure",
+           "Student", "Task", "discover", "grade_task", "grade_tasks",
            "load_cards", "make_progress", "merge", "parse_shard", "plan", "problem_card",
            "read_plan", "reference_fingerprint", "run_batch", "shard_of", "unpack_zip",
            "usable_cpus", "write_card", "write_report", "write_reports"]

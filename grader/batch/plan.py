@@ -12,7 +12,8 @@ from pathlib import Path
 import grader
 from grader import catalog
 from grader.worker import salting
-from grader.batch.discover import BatchError, Student, detect
+from grader.batch.discover import BatchError, Student
+from grader.detection import detect
 
 # ------------------------------------------------------------------ the plan
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from grader.batch.discover import BatchError
 from grader.batch.plan import PLAN_FILE, Plan, read_plan, shard_of
 from grader.files import write_atomic
-from grader.render import gradebook, markdown, report_html
+from grader.render import gradebook, histogram, markdown, report_html
 from grader.scorecard import Scorecard
 
 # ------------------------------------------------------------------ writing results
@@ -141,36 +141,6 @@ def load_cards(out: Path) -> dict[str, dict[str, Scorecard]]:
     return cards
 
 
-def histogram_figure(summary: dict):
-    """A bar chart of the class's total scores in the summary's bins, or None without
-    matplotlib (the `plot` extra) or scores."""
-    total = summary["total"]
-    if not total.get("count"):
-        return None
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-        from matplotlib.ticker import MaxNLocator
-    except Exception:
-        return None
-    people = gradebook.people
-    labels, counts = list(total["distribution"]), list(total["distribution"].values())
-    fig, ax = plt.subplots(figsize=(7, 3.8))
-    bars = ax.bar(range(len(labels)), counts, color="#4c72b0", edgecolor="white")
-    ax.bar_label(bars, labels=[str(c) if c else "" for c in counts])
-    ax.set_xticks(range(len(labels)), labels, rotation=40, ha="right", fontsize=8)
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_ylim(0, max(counts) + 1)
-    ax.set_xlabel(f"total score, as a share of {people(total['max_score'])} points")
-    ax.set_ylabel("students")
-    ax.set_title(f"{total['count']} students: mean {people(total['mean'])}, median "
-                 f"{people(total['median'])} of {people(total['max_score'])}")
-    fig.tight_layout()
-    return fig
-
-
 def class_view(out: Path) -> tuple[dict[str, dict[str, Scorecard]], dict]:
     """The scorecards in `out` and their summary, with the planned ones that are missing."""
     cards = load_cards(out)
@@ -197,7 +167,7 @@ def write_reports(out: Path) -> dict:
     write_atomic(out / "summary.json", json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     write_atomic(out / "summary.md", gradebook.summary_markdown(summary))
     write_atomic(out / "report.html", report_html.render(cards, summary))
-    if (fig := histogram_figure(summary)) is not None:
+    if (fig := histogram.figure(summary)) is not None:
         import matplotlib.pyplot as plt
 
         fig.savefig(out / "histogram.png", dpi=120)
