@@ -24,12 +24,12 @@ SCHEMA_VERSION = 2
 PROBLEM_KINDS = ("grader error", "could not run", "timeout", "error")
 
 
-def num(x: float) -> str:
+def exact(x: float) -> str:
     """A score as the gradebook keeps it (exact to 4 decimals)."""
     return f"{round(x, 4):g}"
 
 
-def people(x: float) -> str:
+def readable(x: float) -> str:
     """A number as people read it: at most one decimal."""
     return f"{round(x, 1):g}"
 
@@ -159,8 +159,8 @@ def gradebook_csv(cards: Cards, summary: dict) -> str:
         total = sum(c.score for c in per.values())
         complete = student not in missing
         problems = notes.get(student, []) + [f"{e}: missing" for e in missing.get(student, [])]
-        writer.writerow([student, *(num(per[e].score) if e in per else "" for e in exercise_ids),
-                         num(total) if complete else "", num(max_total),
+        writer.writerow([student, *(exact(per[e].score) if e in per else "" for e in exercise_ids),
+                         exact(total) if complete else "", exact(max_total),
                          f"{100.0 * total / max_total:.1f}" if max_total and complete else "",
                          "; ".join(problems)])
     return buf.getvalue()
@@ -169,7 +169,7 @@ def gradebook_csv(cards: Cards, summary: dict) -> str:
 def one_line(summary: dict) -> str:
     """The class in one sentence for the command line, numbers rounded for people."""
     total = summary["total"]
-    line = (f"mean total {people(total.get('mean', 0))}/{people(total.get('max_score', 0))}; "
+    line = (f"mean total {readable(total.get('mean', 0))}/{readable(total.get('max_score', 0))}; "
             f"{len(summary['problems'])} with problems")
     if summary["missing"] or summary["gaps"]:
         gaps = len(summary["gaps"])
@@ -188,9 +188,9 @@ def summary_markdown(summary: dict) -> str:
     lines = [f"# Class summary: {summary['students']} students", ""]
     total = summary["total"]
     if total.get("count"):
-        lines += [f"Total score: mean {people(total['mean'])}, median {people(total['median'])}, "
-                  f"min {people(total['min'])}, max {people(total['max'])} of "
-                  f"{people(total['max_score'])}; {total['full_marks']} with full marks.", ""]
+        lines += [f"Total score: mean {readable(total['mean'])}, median {readable(total['median'])}, "
+                  f"min {readable(total['min'])}, max {readable(total['max'])} of "
+                  f"{readable(total['max_score'])}; {total['full_marks']} with full marks.", ""]
     if summary["gaps"] or summary["missing"]:
         lines += ["## Missing scorecards", "",
                   "These planned scorecards are not here; totals of those students are left "
@@ -216,9 +216,9 @@ def summary_markdown(summary: dict) -> str:
         lines.append("")
     for eid, ex in summary["exercises"].items():
         lines += [f"## {md(eid)} — {md(ex['title'])}", "",
-                  f"{ex['count']} graded; mean {people(ex['mean'])}, median "
-                  f"{people(ex['median'])}, min {people(ex['min'])}, max {people(ex['max'])} of "
-                  f"{people(ex['max_score'])}; {ex['full_marks']} with full marks; problems: "
+                  f"{ex['count']} graded; mean {readable(ex['mean'])}, median "
+                  f"{readable(ex['median'])}, min {readable(ex['min'])}, max {readable(ex['max'])} of "
+                  f"{readable(ex['max_score'])}; {ex['full_marks']} with full marks; problems: "
                   f"{_counts(ex['problems'])}.", "", "| score | students | |", "|---|--:|---|"]
         most = max(ex["distribution"].values()) or 1
         for label, count in ex["distribution"].items():
@@ -230,7 +230,7 @@ def summary_markdown(summary: dict) -> str:
                       "|---|---|--:|--:|---|"]
             for f in failing:
                 lines.append(f"| {md(f['title'])} (`{md(f['check'])}`) | {md(f['category'])} | "
-                             f"{people(f['points'])} | {f['failed']} of {f['judged']} | "
+                             f"{readable(f['points'])} | {f['failed']} of {f['judged']} | "
                              f"{md(f['most_common_message'])} ({f['message_count']}×) |")
         lines.append("")
     return "\n".join(lines)

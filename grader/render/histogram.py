@@ -20,7 +20,7 @@ def figure(summary: dict):
         from matplotlib.ticker import MaxNLocator
     except Exception:
         return None
-    people = gradebook.people
+    readable = gradebook.readable
     labels, counts = list(total["distribution"]), list(total["distribution"].values())
     fig, ax = plt.subplots(figsize=(7, 3.8))
     bars = ax.bar(range(len(labels)), counts, color="#4c72b0", edgecolor="white")
@@ -28,9 +28,9 @@ def figure(summary: dict):
     ax.set_xticks(range(len(labels)), labels, rotation=40, ha="right", fontsize=8)
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylim(0, max(counts) + 1)
-    ax.set_xlabel(f"total score, as a share of {people(total['max_score'])} points")
+    ax.set_xlabel(f"total score, as a share of {readable(total['max_score'])} points")
     ax.set_ylabel("students")
-    ax.set_title(f"{total['count']} students: mean {people(total['mean'])}, median "
-                 f"{people(total['median'])} of {people(total['max_score'])}")
+    ax.set_title(f"{total['count']} students: mean {readable(total['mean'])}, median "
+                 f"{readable(total['median'])} of {readable(total['max_score'])}")
     fig.tight_layout()
     return fig

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from html import escape
 
-from grader.render.gradebook import Cards, num, people
+from grader.render.gradebook import Cards, exact, readable
 from grader.render.markdown import MAX_OUTPUT
 from grader.render.text import printable
 
@@ -109,15 +109,15 @@ def _problems(summary: dict) -> str:
 def _exercise(eid: str, ex: dict) -> str:
     problems = ", ".join(f"{n} {kind}" for kind, n in ex["problems"].items() if n) or "none"
     rows = [[f'{h(c["title"])} <code>{h(c["check"])}</code>', h(c["category"]),
-             ("n", people(c["points"])), ("nowrap", _rate(c["failed"], c["judged"])),
+             ("n", readable(c["points"])), ("nowrap", _rate(c["failed"], c["judged"])),
              f'{h(c["most_common_message"])} ({c["message_count"]}×)' if c["failed"] else ""]
             for c in ex["checks"]]
     return (f'<section id="ex-{h(eid)}"><h2>{h(eid)} — {h(ex["title"])}</h2>'
-            f'<p>{ex["count"]} graded; mean {people(ex["mean"])}, median {people(ex["median"])}, '
-            f'min {people(ex["min"])}, max {people(ex["max"])} of {people(ex["max_score"])}; '
+            f'<p>{ex["count"]} graded; mean {readable(ex["mean"])}, median {readable(ex["median"])}, '
+            f'min {readable(ex["min"])}, max {readable(ex["max"])} of {readable(ex["max_score"])}; '
             f'{ex["full_marks"]} with full marks; problems: {h(problems)}.</p>'
             + distribution_svg(ex["distribution"], f"Students per score on {eid} (share of "
-                               f"{people(ex['max_score'])} points)")
+                               f"{readable(ex['max_score'])} points)")
             + "<h3>Checks (failures are mistakes only)</h3>"
             + _table(["check", "category", "points", "failed", "most common message"], rows)
             + "</section>")
@@ -139,12 +139,12 @@ def _students(cards: Cards, summary: dict) -> str:
         for eid in exercise_ids:
             kind = problems.get((student, eid))
             mark = f' <span class="{h(kind).replace(" ", "-")}">{h(kind)}</span>' if kind else ""
-            row.append(f"{num(per[eid].score)}{mark}" if eid in per else
+            row.append(f"{exact(per[eid].score)}{mark}" if eid in per else
                        '<span class="missing">missing</span>' if (student, eid) in missing else "")
-        row.append(f"{num(total)} / {num(max_total)}" if complete else "")
+        row.append(f"{exact(total)} / {exact(max_total)}" if complete else "")
         rows.append(row)
         drill.append(f'<details class="student" id="s{i}"><summary>{h(student)}: '
-                     + (f"{num(total)} / {num(max_total)}" if complete else "incomplete")
+                     + (f"{exact(total)} / {exact(max_total)}" if complete else "incomplete")
                      + "</summary>" + "".join(_card(per[e]) for e in sorted(per)) + "</details>")
     return ('<section id="students"><h2>Students</h2>'
             + _table(["student", *map(h, exercise_ids), "total"], rows)
@@ -158,7 +158,7 @@ def _card(card) -> str:
         if len(output) > MAX_OUTPUT:
             output = output[:MAX_OUTPUT] + f"\n[... {len(output) - MAX_OUTPUT} more characters]"
         rows.append([h(c.title), ("nowrap", f'<span class="{h(c.status)}">{h(c.status)}</span>'),
-                     f"{num(c.points)} / {num(c.max_points)}", h(c.message),
+                     f"{exact(c.points)} / {exact(c.max_points)}", h(c.message),
                      f"<details><summary>output</summary><pre>{h(output)}</pre></details>"
                      if output.strip() else ""])
     problem = f'<p class="problem">Problem: {h(card.problem)}</p>' if card.problem else ""
@@ -169,8 +169,8 @@ def _card(card) -> str:
         if card.grader_fault:
             fault += (f"<details><summary>what failed</summary><pre>{h(card.grader_fault)}</pre>"
                       "</details>")
-    return (f"<h3>{h(card.exercise)} — {h(card.title)}: {num(card.score)} / "
-            f"{num(card.max_score)}</h3>{fault}{problem}"
+    return (f"<h3>{h(card.exercise)} — {h(card.title)}: {exact(card.score)} / "
+            f"{exact(card.max_score)}</h3>{fault}{problem}"
             + (_table(["check", "status", "points", "message", "output"], rows) if rows else "")
             + f"<p class=\"lead\">Submission <code>{h(card.submission)}</code></p>")
 
@@ -181,13 +181,13 @@ def render(cards: Cards, summary: dict) -> str:
     count = len(summary["exercises"])
     lead = f"{summary['students']} students, {count} exercise{'' if count == 1 else 's'}"
     if total.get("count"):
-        lead += (f"; total score mean {people(total['mean'])}, median {people(total['median'])} "
-                 f"of {people(total['max_score'])}; {total['full_marks']} with full marks")
+        lead += (f"; total score mean {readable(total['mean'])}, median {readable(total['median'])} "
+                 f"of {readable(total['max_score'])}; {total['full_marks']} with full marks")
     nav = " · ".join([f'<a href="#problems">problems ({len(summary["problems"])})</a>',
                       *(f'<a href="#ex-{h(e)}">{h(e)}</a>' for e in summary["exercises"]),
                       '<a href="#students">students</a>'])
     chart = (distribution_svg(total["distribution"], "Students per total score (share of "
-                              f"{people(total['max_score'])} points)")
+                              f"{readable(total['max_score'])} points)")
              if total.get("count") else "")
     return ("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
