@@ -14,6 +14,7 @@ import errno
 import io
 import os
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import torch
@@ -370,17 +371,18 @@ def foreign_device(mod) -> ForeignLoad:
     return ForeignLoad(saved=saved, **attempts)
 
 
-def _tensor_devices(obj, found, depth=0):
+def tensors_in(obj, depth: int = 0) -> list[Tensor]:
+    """Every tensor inside `obj` (a loaded checkpoint, whatever its layout of mappings, lists
+    and tuples); the trusted side reads checkpoints with it too."""
     if depth > 20:
-        return
+        return []
     if isinstance(obj, torch.Tensor):
-        found.append(str(obj.device))
-    elif isinstance(obj, dict):
-        for v in obj.values():
-            _tensor_devices(v, found, depth + 1)
-    elif isinstance(obj, (list, tuple)):
-        for v in obj:
-            _tensor_devices(v, found, depth + 1)
+        return [obj]
+    if isinstance(obj, Mapping):
+        obj = list(obj.values())
+    if isinstance(obj, (list, tuple)):
+        return [t for v in obj for t in tensors_in(v, depth + 1)]
+    return []
 
 
 def load_onto(mod, device) -> LoadOnto:
@@ -396,7 +398,7 @@ def load_onto(mod, device) -> LoadOnto:
     def spy(*args, **kwargs):
         result = real_load(*args, **kwargs)
         calls.append(1)
-        _tensor_devices(result, seen)
+        seen.extend(str(t.device) for t in tensors_in(result))
         return result
 
     torch.load = torch.serialization.load = spy

@@ -3,14 +3,13 @@
 import io
 import os
 import zipfile
-from collections.abc import Mapping
 
 import torch
 
 from grader.checks import SAME_OPS, Mistake, check, close, expect
 from grader.suites.trusted_side import check_devices
 from grader.suites.worker_side import Described
-from grader.suites.exercise11_checkpoint.probes import NAME, SAVED_AT, OptimizerState, ResumeTrace
+from grader.suites.exercise11_checkpoint.probes import NAME, SAVED_AT, OptimizerState, ResumeTrace, tensors_in
 from grader.worker.wire import load_untrusted
 
 MAX_UNPACKED_BYTES = 16 << 20
@@ -37,21 +36,6 @@ def _complete(tensor) -> bool:
             return bool(infos) and small and archive.testzip() is None
     except Exception:
         return False
-
-
-def _tensors(obj, found: list, depth: int = 0) -> list:
-    """Every tensor inside a loaded checkpoint, whatever its layout."""
-    if depth > 20:
-        return found
-    if isinstance(obj, torch.Tensor):
-        found.append(obj)
-    elif isinstance(obj, Mapping):
-        for v in obj.values():
-            _tensors(v, found, depth + 1)
-    elif isinstance(obj, (list, tuple)):
-        for v in obj:
-            _tensors(v, found, depth + 1)
-    return found
 
 
 def _same(a, b) -> bool:
@@ -121,7 +105,7 @@ def test_one_file_weights_only(student):
         raise Mistake("the checkpoint does not load with torch.load(path, weights_only=True) "
                       f"({type(exc).__name__}): save state_dicts (model.state_dict(), optimizer.state_dict(), ...) "
                       "and plain numbers, not the model, optimizer or scheduler objects") from None
-    tensors = _tensors(obj, [])
+    tensors = tensors_in(obj)
     missing = [k for k, v in got.model.items()
                if not any(t.shape == v.shape and t.dtype == v.dtype and torch.equal(t, v) for t in tensors)]
     if missing:
