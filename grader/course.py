@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib.metadata
 import io
 import json
+import logging
 import shutil
 import stat
 import subprocess
@@ -28,6 +29,8 @@ from grader import __version__ as grader_version
 from grader import catalog
 from grader.errors import BadInput
 from grader.files import write_atomic
+
+log = logging.getLogger(__name__)
 
 SKIP = {"__pycache__", ".pytest_cache", ".ipynb_checkpoints"}
 DEFAULT_GRADER = f"pytorch-grader @ git+https://github.com/ORG/grader@v{grader_version}"
@@ -351,6 +354,7 @@ def build_wheel(dest: Path) -> Path:
         proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
                                "--wheel-dir", str(dest), tmp], capture_output=True, text=True)
     wheels = sorted(Path(dest).glob("pytorch_grader-*.whl"))
+    log.debug("pip wheel's output: %s", proc.stderr.strip() or "(none)")
     if proc.returncode != 0 or not wheels:
         raise CourseError(f"building the grader's wheel failed: {proc.stderr.strip()[-500:]}")
     return wheels[-1]

@@ -54,6 +54,15 @@ def venv(tmp_path_factory, wheel) -> Path:
     return root / "venv"
 
 
+def test_wheel_builds_without_packaging_warnings(tmp_path, caplog):
+    """Students installing from git see the build's output: setuptools has nothing to warn of
+    (its scan for data files would flag each suite and exercise folder)."""
+    caplog.set_level("DEBUG", logger="grader.course")
+    course.build_wheel(tmp_path)
+    assert "pip wheel's output" in caplog.text
+    assert "Warning:" not in caplog.text  # a Python warning's "…Warning: message" line
+
+
 def _grade(venv: Path, args: list, cwd: Path, ok=(0,)) -> dict:
     """`grade ... --format json` in `cwd`; the card."""
     proc = _run([venv / "bin/grade", *args, "--format", "json"], cwd, _env(cwd), ok)
