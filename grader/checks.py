@@ -96,6 +96,10 @@ FLOAT64 = Tolerance(rtol=1e-6, atol=1e-8)
 ROUNDING = Tolerance(rtol=0.0, atol=1e-6)
 # values that must be identical (initial values, state an eval-mode forward must not touch)
 EXACT = Tolerance(rtol=0.0, atol=0.0)
+# a float32 loss the trusted side recomputes from the parameters and batch a step saw
+LOSS = Tolerance(rtol=1e-4, atol=1e-4)
+# plain numbers derived from the same float32 values another way (a mean of losses, a learning rate)
+SCALAR = Tolerance(rtol=1e-5, atol=1e-5)
 
 
 def _rtol_atol(rtol: float | None, atol: float | None, tol: Tolerance | None) -> tuple[float, float]:
@@ -116,6 +120,12 @@ def close(actual, expected, rtol: float | None = None, atol: float | None = None
     except (AssertionError, TypeError, ValueError, RuntimeError):
         return False
     return True
+
+
+def near(actual: float, expected: float, *, tol: Tolerance) -> bool:
+    """Whether two plain numbers agree within `tol`, as `close` would say, without its cost
+    for each of the many candidates a diagnosis tries; NaN agrees with nothing."""
+    return actual == expected or abs(actual - expected) <= tol.atol + tol.rtol * abs(expected)
 
 
 def expect_close(actual, expected, message: str, rtol: float | None = None, atol: float | None = None, *,

@@ -4,7 +4,7 @@ the probes sent back, typed as the probes declare (worker_side.py holds the shar
 import torch
 import torch.nn.functional as F
 
-from grader.checks import FLOAT32_SMALL, Mistake, close, expect
+from grader.checks import FLOAT32_SMALL, LOSS, Mistake, close, expect, near
 from grader.suites.worker_side import VALUE_READS, Described, DeviceRun, Number
 
 
@@ -94,10 +94,7 @@ def loss_after_step(who: str, value: float, after: float, expected: float,
                     step: str = "the optimizer step") -> str | None:
     """The mistake of returning the loss computed after `step` (`after`: the loss at the parameters
     the step left) rather than the `expected` one the step was made from, or None."""
-    def near(a, b):
-        return abs(a - b) <= 1e-4 * max(1.0, abs(b))
-
-    if near(value, after) and not near(after, expected):
+    if near(value, after, tol=LOSS) and not near(after, expected, tol=LOSS):
         return f"{who} returned the loss after {step}; return the loss the step was made from"
     return None
 

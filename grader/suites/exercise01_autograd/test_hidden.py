@@ -2,7 +2,7 @@
 
 import torch
 
-from grader.checks import FLOAT32, REPLAYED, Mistake, check, close, expect, expect_close
+from grader.checks import FLOAT32, LOSS, REPLAYED, Mistake, check, close, expect, expect_close, near
 from grader.suites.trusted_side import descent_without_zero_grad, graph_mistake, tensor_of
 
 CASES = [("cubic", False, False), ("wavy", False, False), ("wavy", True, True)]
@@ -91,7 +91,7 @@ def test_fit_line_values(student, reference):
         if len(losses) == len(ref) and close(losses[:-1], ref[1:], tol=FLOAT32):
             raise Mistake("losses[i] should be the loss before the i-th update; yours are recorded "
                           "after it")
-        if losses and losses[0] is not None and abs(losses[0] - ref[0]) > 1e-4:
+        if losses and losses[0] is not None and not near(losses[0], ref[0], tol=LOSS):
             raise Mistake(f"the first loss should be the MSE at w = b = 0 ({ref[0]:.4f}), "
                           f"got {losses[0]:.4f}: start from zeros and use the mean squared error")
         expect_close((w, b), (want.w.values, want.b.values),

@@ -3,8 +3,9 @@
 import torch
 import torch.nn.functional as F
 
-from grader.checks import FLOAT32_SMALL, Mistake, check, close, expect
-from grader.suites.trusted_side import (check_devices, diagnose_steps, graph_mistake, linear_loss_and_grads, mixed_devices, value_of)
+from grader.checks import FLOAT32_SMALL, LOSS, ROUNDING, SCALAR, Mistake, check, close, expect, near
+from grader.suites.trusted_side import (check_devices, diagnose_steps, graph_mistake, linear_loss_and_grads,
+                                       loss_after_step, mixed_devices, value_of)
 from grader.suites.exercise03_training_loop.probes import epoch_batches, step_batches
 
 # ---- trusted helpers ----
@@ -110,14 +111,12 @@ def test_train_step_loss(student):
     for call, (x, y) in zip(got, step_batches()):
         value = value_of(call.loss, "train_step")
         before, _ = linear_loss_and_grads(call.params_before, x, y)
-        if abs(value - before) <= 1e-4 * max(1.0, abs(before)):
+        if near(value, before, tol=LOSS):
             continue
         after, _ = linear_loss_and_grads(call.params_after, x, y)
-        if abs(value - after) <= 1e-4 * max(1.0, abs(after)) and abs(after - before) > 1e-4:
-            raise Mistake("train_step returned the loss after the optimizer step; return the loss of the "
-                          "forward pass that the step used")
-        raise Mistake(f"train_step returned {value:.5f}, but loss_fn(model(inputs), targets) for that batch "
-                      f"is {before:.5f}")
+        raise Mistake(loss_after_step("train_step", value, after, before)
+                      or f"train_step returned {value:.5f}, but loss_fn(model(inputs), targets) for that "
+                      f"batch is {before:.5f}")
 
 
 # ---- train_epoch ----
@@ -139,7 +138,7 @@ def test_train_epoch_values(student, reference):
                       "on that batch's loss")
     value = value_of(got.result, "train_epoch")
     expected = value_of(want.result, "the reference's train_epoch")
-    if abs(value - expected) <= 1e-5 * max(1.0, abs(expected)):
+    if near(value, expected, tol=SCALAR):
         return
     losses, sizes = want.losses, want.loss_sizes
     candidates = {
@@ -150,7 +149,7 @@ def test_train_epoch_values(student, reference):
         "returned the first batch's loss, not the mean over all batches": losses[0],
     }
     for message, candidate in candidates.items():
-        if abs(value - candidate) <= 1e-5 * max(1.0, abs(candidate)):
+        if near(value, candidate, tol=SCALAR):
             raise Mistake(f"train_epoch {message}")
     calls = len(got.losses)
     extra = (f" (loss_fn was called {calls} times for {len(batches)} batches: use the loss of the forward "
@@ -212,10 +211,10 @@ def _evaluate_value(student, reference, key):
 def test_evaluate_loss(student, reference):
     """evaluate's loss is averaged over samples (each batch's mean loss weighted by its size)"""
     value, expected, want = _evaluate_value(student, reference, "loss")
-    if abs(value - expected) <= 1e-5 * max(1.0, abs(expected)):
+    if near(value, expected, tol=SCALAR):
         return
     per_batch = [F.cross_entropy(lg, t).item() for lg, t in _eval_batches(want)]
-    if abs(value - sum(per_batch) / len(per_batch)) <= 1e-5:
+    if near(value, sum(per_batch) / len(per_batch), tol=SCALAR):
         raise Mistake("evaluate averaged the loss per batch, not per sample: with an uneven last batch, "
                       "weight each batch's mean loss by its size and divide by the number of samples")
     raise Mistake(f"evaluate's loss is {value:.5f}, but the loss averaged over samples is {expected:.5f}")
@@ -225,7 +224,7 @@ def test_evaluate_loss(student, reference):
 def test_evaluate_accuracy(student, reference):
     """evaluate's accuracy is the fraction of samples whose argmax over dim 1 equals the target"""
     value, expected, want = _evaluate_value(student, reference, "accuracy")
-    if abs(value - expected) <= 1e-6:
+    if near(value, expected, tol=ROUNDING):
         return
     batches = _eval_batches(want)
     n = len(want.targets)
@@ -242,7 +241,7 @@ def test_evaluate_accuracy(student, reference):
         "returned a percentage; the accuracy is a fraction between 0 and 1": [100 * expected],
     }
     for message, values in candidates.items():
-        if any(abs(value - c) <= 1e-6 for c in values):
+        if any(near(value, c, tol=ROUNDING) for c in values):
             raise Mistake(f"evaluate {message}")
     raise Mistake(f"evaluate's accuracy is {value:.4f}, but {expected:.4f} of the samples have "
                   "argmax(dim=1) equal to their target")

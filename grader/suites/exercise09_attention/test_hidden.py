@@ -11,7 +11,7 @@ import math
 import torch
 from torch import nn
 
-from grader.checks import Mistake, check, close, expect, expect_close
+from grader.checks import ROUNDING, Mistake, check, close, expect, expect_close
 from grader.suites.trusted_side import expect_device_runs, tensor_of
 from grader.suites.exercise09_attention.probes import mhsa_inputs, sdpa_inputs
 
@@ -81,7 +81,7 @@ def _expect_sdpa(student, case):
                 raise Mistake(f"{message} ({case} case)")
         if mask is not None:
             blocked = weights.masked_select(mask.expand_as(weights))
-            expect(blocked.abs().max() < 1e-6 if blocked.numel() else True,
+            expect(close(blocked, torch.zeros_like(blocked), tol=ROUNDING),
                    f"masked keys get nonzero weight ({case} case): mask True means NOT allowed")
             sums = weights.double().sum(-1)
             allowed = ~mask.expand_as(weights).all(-1)

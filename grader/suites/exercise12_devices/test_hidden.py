@@ -2,9 +2,9 @@
 
 import torch
 
-from grader.checks import FLOAT32_SMALL, Mistake, check, close, expect
+from grader.checks import FLOAT32_SMALL, LOSS, Mistake, check, close, expect, near
 from grader.suites.worker_side import VALUE_READS, Described
-from grader.suites.trusted_side import check_devices, diagnose_steps
+from grader.suites.trusted_side import check_devices, diagnose_steps, loss_after_step
 from grader.suites.exercise12_devices.probes import Node, Picked, loss_of, step_batches
 
 # ---- trusted helpers: pick_device ----
@@ -431,13 +431,11 @@ def test_train_step_loss_value(student, reference):
         for call, (inputs, targets) in zip(got, step_batches("tuple")):
             value = _number(call.result, "train_step")
             before = _loss_and_grads(call.params_before, inputs, targets)[0]
-            if abs(value - before) <= 1e-4 * max(1.0, abs(before)):
+            if near(value, before, tol=LOSS):
                 continue
             after = _loss_and_grads(call.params_after, inputs, targets)[0]
-            if abs(value - after) <= 1e-4 * max(1.0, abs(after)) and abs(after - before) > 1e-4:
-                raise Mistake("train_step returned the loss after the optimizer step; return the loss of the "
-                              "forward pass that the step used")
-            raise Mistake(f"train_step returned {value:.5f}, but loss_fn(model(inputs), targets) for that batch "
-                          f"is {before:.5f}" + ("" if device == "cpu" else f" (on {device})"))
-        expect(abs(first - expected) <= 1e-4 * max(1.0, abs(expected)),
+            raise Mistake(loss_after_step("train_step", value, after, before)
+                          or f"train_step returned {value:.5f}, but loss_fn(model(inputs), targets) for that "
+                          f"batch is {before:.5f}" + ("" if device == "cpu" else f" (on {device})"))
+        expect(near(first, expected, tol=LOSS),
                f"train_step returned {first:.5f} on the first batch; the loss there is {expected:.5f}")

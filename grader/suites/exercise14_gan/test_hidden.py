@@ -3,7 +3,7 @@
 import torch
 import torch.nn.functional as F
 
-from grader.checks import FLOAT32_SMALL, Mistake, check, close, expect
+from grader.checks import FLOAT32_SMALL, LOSS, Mistake, check, close, expect, near
 from grader.suites.trusted_side import check_devices, loss_after_step, mixed_devices, step_count_problem
 from grader.suites.worker_side import Described
 from grader.suites.exercise14_gan.probes import (D_JUNK, G_JUNK, UNEVEN, batches, junk, make_D,
@@ -76,10 +76,6 @@ def _empty(grads) -> bool:
 
 def _same(a, b) -> bool:
     return close(a, b, tol=FLOAT32_SMALL)
-
-
-def _near(a: float, b: float) -> bool:
-    return abs(a - b) <= 1e-4 * max(1.0, abs(b))
 
 
 D_CORRECT = {REAL_1: 1.0, FAKE_0: 1.0}
@@ -288,13 +284,13 @@ def test_discriminator_loss(student):
         value = _value(call.result, "discriminator_step")
         terms, real_logits, fake_logits = _d_terms(call.D_before, real, z)
         expected = _combine(terms, D_CORRECT)[0]
-        if _near(value, expected):
+        if near(value, expected, tol=LOSS):
             continue
         labels = _label_problem(call.losses, real_logits, fake_logits)
         if labels:
             raise Mistake(f"discriminator_step {labels}")
         for weights, what in D_WRONG:
-            if _near(value, _combine(terms, weights)[0]):
+            if near(value, _combine(terms, weights)[0], tol=LOSS):
                 raise Mistake(f"discriminator_step {what}")
         after = _combine(_d_terms(call.D_after, real, z)[0], D_CORRECT)[0]
         message = loss_after_step("discriminator_step", value, after, expected, "the opt_D step")
@@ -341,10 +337,10 @@ def test_generator_loss(student):
         value = _value(call.result, "generator_step")
         terms = _g_terms(call.G_before, z)
         expected = terms[1][0]
-        if _near(value, expected):
+        if near(value, expected, tol=LOSS):
             continue
         for weights, what in G_WRONG:
-            if _near(value, _combine(terms, weights)[0]):
+            if near(value, _combine(terms, weights)[0], tol=LOSS):
                 raise Mistake(f"generator_step {what}")
         after = _g_terms(call.G_after, z)[1][0]
         message = loss_after_step("generator_step", value, after, expected, "the opt_G step")

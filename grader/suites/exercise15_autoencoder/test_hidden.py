@@ -12,7 +12,7 @@ import math
 
 import torch
 
-from grader.checks import FLOAT32_SMALL, ROUNDING, SAME_OPS, Mistake, check, close, expect
+from grader.checks import FLOAT32_SMALL, LOSS, ROUNDING, SAME_OPS, Mistake, check, close, expect, near
 from grader.suites.trusted_side import expect_device_runs, loss_after_step, tensor_of, value_of
 from grader.suites.exercise15_autoencoder.probes import (
     CONFIGS, CORRUPT_STD, LEARN_STEPS, NOISE_STD, Call, DenoiseCall, corrupt_input, denoise_batch, spy_reconstruct)
@@ -26,10 +26,6 @@ def _shape(shape) -> str:
 
 def _same(a, b) -> bool:
     return close(a, b, tol=FLOAT32_SMALL)
-
-
-def _near(value: float, target: float, rel: float = 1e-4) -> bool:
-    return abs(value - target) <= rel * max(1.0, abs(target))
 
 
 def _empty(grads) -> bool:
@@ -339,15 +335,15 @@ def test_denoising_loss(student):
         value = value_of(call.result, "denoising_step", "loss")
         noisy = call.inputs[0]
         true, _ = _loss_and_grads(call.params_before, noisy, x)
-        if _near(value, true):
+        if near(value, true, tol=LOSS):
             continue
         message = _in_place(call, x)
         if message:
             raise Mistake(message)
-        if _near(value, _loss_and_grads(call.params_before, noisy, noisy)[0]):
+        if near(value, _loss_and_grads(call.params_before, noisy, noisy)[0], tol=LOSS):
             raise Mistake("the loss compared the reconstruction with the noisy input: a denoising autoencoder "
                           "reconstructs the clean x, so the target is x, mse(model(noisy), x)")
-        if _near(value, true * x.numel()):
+        if near(value, true * x.numel(), tol=LOSS):
             raise Mistake("the loss is the sum of the squared errors; MSE is their mean (F.mse_loss, nn.MSELoss())")
         after, _ = _loss_and_grads(call.params_after, noisy, x)
         message = loss_after_step("denoising_step", value, after, true)

@@ -12,7 +12,7 @@ from collections import Counter
 
 import torch
 
-from grader.checks import FLOAT32_SMALL, Mistake, Tolerance, check, close, expect
+from grader.checks import FLOAT32_SMALL, SCALAR, Mistake, Tolerance, check, close, expect, near
 from grader.suites.trusted_side import diagnose_steps, linear_loss_and_grads, mixed_devices, value_of
 
 # the gradient 2·weight·p of an L2 penalty with a small weight: entries far below FLOAT32's atol
@@ -25,10 +25,6 @@ def _devices(student):
 
 def _on(seen: str, device: str) -> bool:
     return torch.device(seen).type == torch.device(device).type
-
-
-def _near(a: float, b: float, rtol: float = 1e-5) -> bool:
-    return abs(a - b) <= rtol * max(1.0, abs(b))
 
 
 # ---- l2_penalty ----
@@ -113,10 +109,10 @@ def test_l2_values(student):
                           f"{case.result.type} (on {where})")
         params, w = case.params, case.weight
         expected = w * _squares(params, [n for n in params if n.endswith("weight")])
-        if _near(value, expected):
+        if near(value, expected, tol=SCALAR):
             continue
         for message, candidate in _l2_candidates(case).items():
-            if _near(value, candidate) and not _near(candidate, expected):
+            if near(value, candidate, tol=SCALAR) and not near(candidate, expected, tol=SCALAR):
                 raise Mistake(f"l2_penalty {message} (on {where} with weight={w}: {value:.6g}, expected "
                               f"{expected:.6g})")
         raise Mistake(f"l2_penalty(model, {w}) is {value:.6g} on {where}, but weight × the sum of squares of "
@@ -240,14 +236,14 @@ def test_dropout_scale(student):
         if lo is None:
             continue  # nothing kept: the keep rate check says so
         want = 1 / (1 - p)
-        if _near(lo, want) and _near(hi, want):
+        if near(lo, want, tol=SCALAR) and near(hi, want, tol=SCALAR):
             continue
         wrong = {"left the kept elements unscaled: divide them by 1 − p (inverted dropout), so that the "
                  "expected output equals the input and eval mode needs no correction": 1.0,
                  "multiplied the kept elements by 1 − p: divide them by it": 1 - p,
                  "divided the kept elements by p: divide them by 1 − p, the keep probability": 1 / p}
         for message, ratio in wrong.items():
-            if _near(lo, ratio) and _near(hi, ratio) and not _near(ratio, want):
+            if near(lo, ratio, tol=SCALAR) and near(hi, ratio, tol=SCALAR) and not near(ratio, want, tol=SCALAR):
                 raise Mistake(f"{_where_p(key)} {message}")
         raise Mistake(f"{_where_p(key)} scaled the kept elements by {lo:.4g} to {hi:.4g}, expected 1/(1 − p) = "
                       f"{want:.4g}")
@@ -476,7 +472,7 @@ def test_schedule_losses(student):
             value = value_of(num, "train_with_schedule", "list of the epochs' mean losses")
             epoch = losses[(done + k) * nb:(done + k + 1) * nb]
             mean = sum(epoch) / nb
-            if _near(value, mean):
+            if near(value, mean, tol=SCALAR):
                 continue
             so_far = losses[done * nb:(done + k + 1) * nb]
             candidates = {
@@ -489,7 +485,7 @@ def test_schedule_losses(student):
                 "never reset its running sum between epochs and returned it": sum(so_far),
             }
             for message, candidate in candidates.items():
-                if _near(value, candidate) and not _near(candidate, mean):
+                if near(value, candidate, tol=SCALAR) and not near(candidate, mean, tol=SCALAR):
                     raise Mistake(f"train_with_schedule {message} (epoch {k}: {value:.5f}, expected {mean:.5f})")
             raise Mistake(f"train_with_schedule returned {value:.5f} for epoch {k}, but the mean of its per-batch "
                           f"losses is {mean:.5f}")
@@ -559,7 +555,7 @@ def _calls(rec) -> list:
 
 
 def _same_history(a: list, b: list) -> bool:
-    return len(a) == len(b) and all(ca == cb and _near(la, lb) for (ca, la), (cb, lb) in zip(a, b))
+    return len(a) == len(b) and all(ca == cb and near(la, lb, tol=SCALAR) for (ca, la), (cb, lb) in zip(a, b))
 
 
 def _history_mistake(rec, who: str, trials: list) -> str:
