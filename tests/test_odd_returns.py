@@ -1,5 +1,5 @@
 """A submission whose function returns the wrong kind of thing (None: a forgotten return; a
-string) is graded with messages, never a grader fault: the probes' declared result types
+string; a 0-dim tensor, e.g. a loss without .item(); a pair) is graded with messages, never a grader fault: the probes' declared result types
 (typed.py) must leave room for whatever a student's code hands back. (Where the README has
 the function return nothing, such as save(), it keeps full marks.)"""
 
@@ -15,12 +15,14 @@ WRAP = '''
 
 import functools as _functools
 
+import torch as _torch
+
 
 def _returning_odd(function):
     @_functools.wraps(function)
     def odd(*args, **kwargs):
         function(*args, **kwargs)
-        return {odd!r}
+        return {odd}
     return odd
 
 
@@ -36,11 +38,12 @@ for _name in {classes!r}:
 CASES = [(ex, entry) for ex in BUILTIN for entry in ex.api]
 
 
-@pytest.mark.parametrize("odd", [None, "odd"], ids=["None", "str"])
+@pytest.mark.parametrize("odd", ["None", "'odd'", "_torch.tensor(0.5)", "(1.0, 2.0)"],
+                         ids=["None", "str", "tensor", "pair"])
 @pytest.mark.parametrize("exercise, entry", CASES, ids=[f"{ex.short_id}-{e.name}" for ex, e in CASES])
 def test_odd_returns_are_the_students_mistake(exercise, entry, odd, tmp_path, zygote):
-    """One API name at a time returns `odd` (a function; a class's forward and other public
-    methods), the rest stay the reference's."""
+    """One API name at a time returns `odd`, an expression (a function; a class's forward and
+    other public methods), the rest stay the reference's."""
     functions = [entry.name] if entry.kind == "function" else []
     classes = [entry.name] if entry.kind == "class" else []
     submission = tmp_path / exercise.filename
