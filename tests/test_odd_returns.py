@@ -1,7 +1,8 @@
 """A submission whose function returns the wrong kind of thing (None: a forgotten return; a
-string; a 0-dim tensor, e.g. a loss without .item(); a pair) is graded with messages, never a grader fault: the probes' declared result types
-(typed.py) must leave room for whatever a student's code hands back. (Where the README has
-the function return nothing, such as save(), it keeps full marks.)"""
+string; a 0-dim tensor, e.g. a loss without .item(); a pair) is graded with messages, never a
+grader fault: the probes' declared result types (typed.py) must leave room for whatever a
+student's code hands back. (Where the README has the function return nothing, such as
+save(), it keeps full marks.)"""
 
 import pytest
 
