@@ -13,7 +13,7 @@ import contextlib
 from dataclasses import dataclass
 import torch
 from torch.overrides import TorchFunctionMode
-from torch.utils._pytree import tree_map
+from torch.utils._pytree import tree_flatten, tree_map
 
 from grader.worker.child import error_line
 
@@ -139,36 +139,48 @@ def attempt(fn, device="cpu"):
 # what torch says where a value of a meta tensor was read (the trusted side reads it too)
 VALUE_READS = ("cannot be called on meta", "copy out of meta", "meta device type tensor to numpy",
                "data-independent")
+# what torch says where an operator has no meta kernel (masked_select, among others)
+NO_META_KERNEL = "no fake impl or Meta kernel"
+
+
+def _ones_for_meta(tree):
+    return tree_map(lambda t: torch.ones(t.shape, dtype=t.dtype)
+                    if isinstance(t, torch.Tensor) and t.is_meta else t, tree)
 
 
 class _MetaValues(TorchFunctionMode):
-    def __init__(self):
-        super().__init__()
-        self.reads = 0
+    """Reading a meta tensor's values reads ones instead; an operator without a meta kernel
+    runs on ones and its result is put on meta, where a GPU would have left it."""
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         try:
             return func(*args, **kwargs)
         except Exception as exc:
-            if not any(marker in str(exc) for marker in VALUE_READS):
+            no_kernel = NO_META_KERNEL in str(exc)
+            if not no_kernel and not any(marker in str(exc) for marker in VALUE_READS):
                 raise
-        self.reads += 1  # a value of a meta tensor was read: ones stand in for its values
-        args, kwargs = tree_map(lambda t: torch.ones(t.shape, dtype=t.dtype)
-                                if isinstance(t, torch.Tensor) and t.is_meta else t, (args, kwargs))
-        return func(*args, **kwargs)
+        if not no_kernel:
+            return func(*_ones_for_meta(args), **_ones_for_meta(kwargs))
+        elsewhere = sorted({str(t.device) for t in tree_flatten((args, kwargs))[0]
+                            if isinstance(t, torch.Tensor) and not t.is_meta and t.dim()})
+        if elsewhere:  # what a GPU says of the same call
+            raise RuntimeError("Expected all tensors to be on the same device, but found at least two "
+                               f"devices, meta and {elsewhere[0]}! (in {getattr(func, '__name__', func)})")
+        out = func(*_ones_for_meta(args), **_ones_for_meta(kwargs))
+        return tree_map(lambda t: t.to("meta") if isinstance(t, torch.Tensor) else t, out)
 
 
 @contextlib.contextmanager
 def meta_values():
     """Within: reading values of meta tensors (.item(), float(), bool(), .cpu(), .tolist(), copies
-    into cpu tensors, boolean indexing) gives ones instead of raising, so code runs on meta to its
-    end as on a GPU, and a tensor left on another device shows; yields the mode, whose `reads`
-    counts those reads."""
+    into cpu tensors, boolean indexing) gives ones instead of raising, and operators with no meta
+    kernel (masked_select) run, so code runs on meta to its end as on a GPU, and a tensor left on
+    another device shows."""
     import torch.fx.experimental._config as fx_config
 
-    with fx_config.patch(meta_nonzero_assume_all_nonzero=True), _MetaValues() as mode:
-        yield mode
+    with fx_config.patch(meta_nonzero_assume_all_nonzero=True), _MetaValues():
+        yield
 
 
 def run_on(fn, device) -> DeviceRun:

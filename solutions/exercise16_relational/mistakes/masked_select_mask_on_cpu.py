@@ -1,0 +1,33 @@
+# expect: device
+# message: device: same device
+"""A mask made on the default device (cpu) while the objects may be elsewhere: masked_select
+meets tensors on two devices on a GPU, and on meta as well."""
+
+import torch
+from torch import nn
+
+
+def all_pairs(objects):
+    """objects (B, N, D) -> (B, N·N, 2D); pair (i, j) at index i·N + j holds concat(o_i, o_j)."""
+    B, N, D = objects.shape
+    keep = torch.ones(B, N, N, 1, dtype=torch.bool)
+    first = objects.unsqueeze(2).expand(B, N, N, D).masked_select(keep).reshape(B, N * N, D)
+    second = objects.unsqueeze(1).expand(B, N, N, D).masked_select(keep).reshape(B, N * N, D)
+    return torch.cat([first, second], dim=-1)
+
+
+class RelationNetwork(nn.Module):
+    """f(sum over all pairs (i, j) of g(concat(o_i, o_j))): (B, N, obj_dim) -> (B, out_dim).
+
+    Attributes: g, an MLP from 2 * obj_dim to hidden_dim features, and f, an MLP from
+    hidden_dim to out_dim features.
+    """
+
+    def __init__(self, obj_dim, hidden_dim, out_dim):
+        super().__init__()
+        self.g = nn.Sequential(nn.Linear(2 * obj_dim, hidden_dim), nn.ReLU(), nn.Linear(hidden_dim, hidden_dim), nn.ReLU())
+        self.f = nn.Sequential(nn.Linear(hidden_dim, hidden_dim), nn.ReLU(), nn.Linear(hidden_dim, out_dim))
+
+    def forward(self, objects):
+        relations = self.g(all_pairs(objects))  # (B, N·N, hidden_dim)
+        return self.f(relations.sum(dim=1))
