@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from grader import __version__, batch, catalog, logs, notebooks, settings
+from grader import __version__, catalog, logs, notebooks, settings
 from grader.errors import BadInput
 from grader.files import write_atomic
 from grader.render import RENDERERS, classroom, classroom50
@@ -179,7 +179,7 @@ def _grade_now(ex: catalog.Exercise, path: Path):
         card = server.grade(ex, path, on_probe=line) if use_server else None
         if card is not None:
             return card
-        from grader.grading import GradingSession
+        from grader.session import GradingSession
 
         with GradingSession([ex]) as session:
             card = session.grade(ex, path, on_probe=line).stamp()
@@ -231,6 +231,8 @@ def batch_cmd(submissions, out, exercise_ids, jobs, resume, shard, probe_timeout
     Gradescope export (with its submission_metadata.yml). Ctrl-C stops and keeps what is
     done; run again with --resume to finish.
     """
+    from grader import batch
+
     chosen = [_exercise(e) for e in exercise_ids] or list(catalog.exercises())
     if salt is not None:
         existing = batch.read_plan(out) if resume and salt == "random" else None
@@ -266,6 +268,8 @@ def merge_cmd(outputs, out, allow_partial):
     Refuses (exit status 1, a line per gap) unless they are every shard of one run, each
     complete, graded by the same grader and reference results.
     """
+    from grader import batch
+
     try:
         summary = batch.merge(list(outputs), out, allow_partial=allow_partial)
     except batch.MergeRefused as exc:
@@ -287,6 +291,7 @@ def merge_cmd(outputs, out, allow_partial):
 def report_cmd(results, out):
     """Write the class report of a `grade batch` or `grade merge` folder: one HTML file
     that opens offline."""
+    from grader import batch
     from grader.render.gradebook import one_line
 
     if not (results / "scorecards").is_dir():
@@ -416,7 +421,9 @@ def notebook_cmd(exercise_id, out, force):
     out = out or Path(f"{ex.module}.ipynb")
     if out.exists() and not force:
         raise BadInput(f"{out} already exists; not overwriting your work (--force replaces it)")
-    notebooks.nbformat.write(notebooks.build(ex), str(out))
+    import nbformat
+
+    nbformat.write(notebooks.build(ex), str(out))
     click.echo(f"wrote {out}: write your code in it, then run its last cell to grade it "
                f"(or `grade {ex.short_id} {out}` in a shell)")
 

@@ -9,7 +9,6 @@ import os
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable, Iterable
 
 import pytest
 
@@ -58,6 +57,8 @@ def grade(exercise: Exercise, path: Path, *, zygote: Zygote | None = None,
     grader's (a suite that does not load, a check that breaks, a missing reference result)
     is flagged on the card (`grader_error`), never silently charged."""
     if zygote is None:
+        from grader.session import GradingSession
+
         with GradingSession([exercise], limits=limits) as session:
             return session.grade(exercise, path, reference=reference)
     start = time.monotonic()
@@ -81,48 +82,3 @@ def grade(exercise: Exercise, path: Path, *, zygote: Zygote | None = None,
     return Scorecard(exercise.id, exercise.title, str(sub.path), plugin.results, grader.__version__,
                      sandboxed=zygote.sandboxed, problem=student.blocking_problem, notes=notes,
                      duration_s=time.monotonic() - start, grader_fault="\n\n".join(faults))
-
-
-class GradingSession:
-    """A warm grader for one grading or many (the CLI, a batch process, the warm server, a
-    notebook's watcher): its zygote starts at once and imports torch, with the probes of
-    `exercises`, while this process warms the checks; `close` (or the `with` block's end)
-    stops it and every worker.
-
-        with GradingSession([exercise]) as session:
-            card = session.grade(exercise, path, on_probe=print)
-    """
-
-    def __init__(self, exercises: Iterable[Exercise] = (), *, limits: Limits = Limits()):
-        self.limits = limits
-        self.zygote = Zygote().spawn(preload=tuple(str(ex.probes_path) for ex in exercises))
-        checks.warm()
-
-    @property
-    def sandboxed(self) -> bool:
-        return self.zygote.sandboxed
-
-    def ready(self) -> GradingSession:
-        """Wait until the zygote has imported torch (a batch process reports ready then)."""
-        self.zygote.start()
-        return self
-
-    def grade(self, exercise: Exercise, path: Path, *, limits: Limits | None = None,
-              reference: ReferenceRunner | None = None,
-              on_probe: Callable[[str], None] | None = None) -> Scorecard:
-        """`grade` with this session's workers; `on_probe(name)` as each probe starts."""
-        self.zygote.on_run = (lambda request: on_probe(request["probe"])) if on_probe else None
-        try:
-            return grade(exercise, path, zygote=self.zygote, limits=limits or self.limits,
-                         reference=reference)
-        finally:
-            self.zygote.on_run = None
-
-    def close(self) -> None:
-        self.zygote.close()
-
-    def __enter__(self) -> GradingSession:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()

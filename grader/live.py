@@ -116,7 +116,7 @@ class Grader:
         if self.session is None and server.enabled():
             card = server.grade(self.exercise, path, on_probe=on_probe)
         if card is None:
-            from grader.grading import GradingSession
+            from grader.session import GradingSession
 
             if self.session is None:
                 self.session = GradingSession([self.exercise])

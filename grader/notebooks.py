@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
-
-import nbformat
+from typing import TYPE_CHECKING
 
 from grader.catalog import Exercise
 from grader.submission import caret
+
+if TYPE_CHECKING:  # nbformat (with jsonschema, 0.1 s) is imported where a notebook is read or built
+    import nbformat
 
 KEPT = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
@@ -50,6 +52,8 @@ def code_cells(path: Path) -> list[tuple[str, str]]:
     """(label, code) of each code cell of the notebook at `path`: the label as messages name the
     cell (`In [5]`, else `code cell 3`), the code without magic and shell lines;
     `NotebookError` if it cannot be read."""
+    import nbformat
+
     try:
         nb = nbformat.read(str(path), as_version=4)
     except Exception as exc:  # nbformat raises many types for junk input
@@ -96,6 +100,8 @@ def grading_cell(exercise: Exercise) -> str:
 def build(exercise: Exercise) -> nbformat.NotebookNode:
     """A student notebook from the exercise's README and untouched stub (as its course ships
     them, never a student's copy), ending with the grading cell."""
+    import nbformat
+
     readme = (exercise.stub_path.parent / "README.md").read_text()
     stub = exercise.stub_path.read_text()
     nb = nbformat.v4.new_notebook()

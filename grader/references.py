@@ -185,7 +185,7 @@ def build_pack(exercise: Exercise, stub: Path, limits: Limits = Limits()) -> dic
     """Grade the exercise's whole kit against live references and write what they returned
     as its pack; returns the pack. Raises GraderError when a kit case hits a grader fault."""
     from grader import kit
-    from grader.grading import GradingSession
+    from grader.session import GradingSession
 
     entries: dict = {}
     with GradingSession([exercise], limits=limits) as session:

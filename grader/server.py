@@ -4,7 +4,7 @@ An interactive `grade exerciseNN` (stdout a terminal, no `CI` variable) that fin
 server grades locally, then starts one in the background; later runs only send it
 (exercise id, absolute path) over a Unix socket in a folder only this user can open, and
 get back one JSON line per probe as it starts (for the live line), then the scorecard.
-The server grades through one `grading.GradingSession` kept warm between runs: the same
+The server grades through one `session.GradingSession` kept warm between runs: the same
 trusted code path and the same isolation of student code.
 It leaves after `IDLE_SECONDS` without a request. The socket's name is a fingerprint of
 the grader's and the solutions' files and of the settings, so changing any of them starts
@@ -190,7 +190,7 @@ def serve(path: Path, preload: str | None = None, idle_s: float = IDLE_SECONDS) 
         os.umask(old_umask)
     listener.listen(16)
     from grader import catalog
-    from grader.grading import GradingSession  # torch, while the zygote imports its own
+    from grader.session import GradingSession
 
     session = GradingSession([catalog.get(preload)] if preload else [])
     log.info("serving on %s (pid %d)", path, os.getpid())

@@ -82,7 +82,7 @@ def _worker_main(conn, limits: Limits, preload: tuple[str, ...], environ: dict[s
         raise KeyboardInterrupt  # Zygote.run kills its worker on the way out
 
     signal.signal(signal.SIGTERM, stop)
-    from grader.grading import GradingSession
+    from grader.session import GradingSession
 
     session = None
     try:
