@@ -1,6 +1,7 @@
 """pyflakes' rules (through ruff, which honours `# noqa`) over the code: unused imports and
 variables, undefined names, f-strings without placeholders; and vulture's dead code
-(functions, classes, methods, attributes, variables nothing uses) in the grader."""
+(functions, classes, methods, attributes, variables nothing uses) in the grader; and the
+import order a cold `grade` depends on."""
 
 import shutil
 import subprocess
@@ -32,3 +33,13 @@ def test_no_dead_code_in_the_grader():
     assert any(line.startswith("grader/suites/") for line in lines), "vulture did not read the suites"
     dead = [line for line in lines if not line.startswith(("grader/suites/", "grader/packs/"))]
     assert not dead, "\n".join(dead)
+
+
+def test_the_worker_starts_before_this_process_imports_torch():
+    """A cold `grade` overlaps the two torch imports (this process's and the zygote's) only if
+    what runs before `GradingSession` spawns the zygote imports neither torch nor pytest."""
+    code = ("import sys, grader.cli, grader.session\n"
+            "print(sorted(m for m in ('torch', 'pytest', 'nbformat') if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
