@@ -34,10 +34,16 @@ def test_an_operator_meta_lacks_runs_and_stays_on_meta(name):
     assert out.device.type == "meta"
 
 
-def test_values_read_from_meta_are_ones():
+def test_values_read_from_meta_are_ones_inside_only():
+    x = torch.ones(2, 3, device="meta")
     with meta_values():
-        assert X.sum().item() == 1.0
+        assert x.sum().item() == 1.0 and bool(x.sum() > 0) and x.tolist() == [[1.0] * 3] * 2
+        assert x.cpu().device.type == "cpu" and x.to(torch.float64).is_meta
         assert torch.equal(X, X)
+        with pytest.raises(RuntimeError, match="device"):
+            torch.zeros(3) + x.sum(0)
+    with pytest.raises(RuntimeError, match="meta"):
+        x.sum().item()
 
 
 def test_a_cpu_tensor_meeting_meta_tensors_still_fails_as_on_a_gpu():

@@ -1,11 +1,11 @@
-"""The suites' shared helpers for the gaps of issue 13: a forward watched for a graph, device
-checks on meta that run past value reads, and what their errors are taken to mean."""
+"""The suites' shared helpers for the gaps of issue 13: a forward watched for a graph, and what
+the errors of device checks on meta are taken to mean (meta_values: test_meta_values.py)."""
 
 import pytest
 import torch
 from torch import nn
 
-from grader.suites.worker_side import DeviceRun, attempt, autograd_facts, meta_values, run_on
+from grader.suites.worker_side import DeviceRun, attempt, autograd_facts, run_on
 from grader.suites.trusted_side import graph_mistake, mixed_devices
 
 
@@ -21,19 +21,6 @@ def test_a_graph_built_then_detached_is_seen_in_the_forward():
             assert graph_mistake([autograd_facts(model(x))], "predict") is None
     model.requires_grad_(False)  # no parameter to record a graph for: none is built
     assert graph_mistake([autograd_facts(model(x))], "predict") is None
-
-
-def test_meta_values_reads_ones_and_still_catches_two_devices():
-    x = torch.ones(2, 3, device="meta")
-    with meta_values() as mode:
-        assert x.sum().item() == 1.0 and bool(x.sum() > 0) and x.tolist() == [[1.0] * 3] * 2
-        assert x.cpu().device.type == "cpu" and x.to(torch.float64).is_meta
-        assert x[x > 0].is_meta
-        with pytest.raises(RuntimeError, match="device"):
-            torch.zeros(3) + x.sum(0)
-    assert mode.reads >= 4
-    with pytest.raises(RuntimeError, match="meta"):
-        x.sum().item()  # only inside the context
 
 
 def test_an_error_is_a_device_mistake_only_when_two_devices_met():
